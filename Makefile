@@ -1,0 +1,48 @@
+# One entry per task a person runs. `make synth` and `make test` set everything up first.
+#   make synth   set up, then synthesise terraform/ with `cdktf synth` (the main job)
+#   make test    set up, then lint (ruff), type-check (mypy) and run the tests (pytest)
+
+PYTHON  ?= python3
+PIPENV_VERSION := 2026.10.3
+
+# Node 22 from node_modules/ (jsii dropped Node 20), then the project's Python.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_IGNORE_VIRTUALENVS := 1
+export PIPENV_VERBOSITY := -1
+export PIPENV_NOSPIN := 1
+# cdktf-cli: no telemetry, no version check against the internet.
+export CHECKPOINT_DISABLE := 1
+export DISABLE_VERSION_CHECK := 1
+
+PIPENV := .tools/bin/pipenv
+
+.PHONY: setup synth lint test clean
+
+setup: .venv/.synced node_modules/.installed
+
+.tools/bin/pipenv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet pipenv==$(PIPENV_VERSION)
+
+.venv/.synced: Pipfile.lock .tools/bin/pipenv
+	$(PIPENV) sync --dev
+	touch $@
+
+node_modules/.installed: package-lock.json
+	npm ci --no-fund --no-audit
+	touch $@
+
+synth: setup
+	cdktf synth
+
+lint: setup
+	ruff check .
+	ruff format --check .
+	mypy
+
+test: lint
+	pytest
+
+clean:
+	rm -rf .tools .venv node_modules .mypy_cache .ruff_cache .pytest_cache cdktf.out

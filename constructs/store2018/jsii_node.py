@@ -1,0 +1,29 @@
+"""Run jsii's kernel on the project's Node.js, if one is installed.
+
+jsii starts a Node.js child process when cdktf is first imported and uses `JSII_NODE` or
+the first `node` on PATH. The machine's Node 20 is end-of-life for jsii (it prints a
+warning banner on every start), so `npm ci` installs Node 22 into `node_modules/`.
+This module must be imported before cdktf; `store2018/__init__.py` does that.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_NODE = PROJECT_ROOT / "node_modules" / ".bin" / "node"
+QUIET_DEPRECATION = "--disable-warning=DEP0044"
+
+
+def select_node() -> None:
+    """Point jsii at the project's Node unless the user chose one (JSII_NODE)."""
+    if "JSII_NODE" not in os.environ and PROJECT_NODE.exists():
+        os.environ["JSII_NODE"] = str(PROJECT_NODE)
+        # jsii's kernel still calls util.isArray, which Node 22 reports as deprecated on every start.
+        options = os.environ.get("NODE_OPTIONS", "")
+        if QUIET_DEPRECATION not in options:
+            os.environ["NODE_OPTIONS"] = f"{options} {QUIET_DEPRECATION}".strip()
+
+
+select_node()

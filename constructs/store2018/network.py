@@ -1,0 +1,194 @@
+"""The network: a VPC over `az_count` AZs, public and private subnets, NAT and security groups.
+
+Layout, as in the course: private subnet i = cidrsubnet(vpc, 8, i), public subnet
+i = cidrsubnet(vpc, 8, az_count + i). The number of NAT gateways is a per-workspace
+setting (`nat_gateway_count`): one per AZ in prod, one shared in staging.
+"""
+
+from __future__ import annotations
+
+from cdktf import Fn, TerraformCount, TerraformLocal, Token
+from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
+from cdktf_cdktf_provider_aws.eip import Eip
+from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
+from cdktf_cdktf_provider_aws.nat_gateway import NatGateway
+from cdktf_cdktf_provider_aws.route import Route
+from cdktf_cdktf_provider_aws.route_table import RouteTable
+from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.subnet import Subnet
+from cdktf_cdktf_provider_aws.vpc import Vpc
+from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
+from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+from constructs import Construct
+
+from store2018.config import SUBNET_NEWBITS
+from store2018.workspace import WorkspaceSelection
+
+ANYWHERE = "0.0.0.0/0"
+PUBLIC_LISTENER_PORTS = (80, 443)
+
+
+class Network(Construct):
+    """VPC, subnets, gateways, routes and the two security groups the services use.
+
+    Exposes `vpc_id`, `public_subnet_ids`, `private_subnet_ids`,
+    `alb_security_group_id` and `tasks_security_group_id` for the next constructs.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, workspace: WorkspaceSelection, az_count: int, app_port: int
+    ) -> None:
+        super().__init__(scope, construct_id)
+        name = workspace.resource_name
+
+        zones = DataAwsAvailabilityZones(self, "zones", state="available")
+        vpc = Vpc(
+            self,
+            "vpc",
+            cidr_block=workspace.string("vpc_cidr"),
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags={"Name": name("vpc")},
+        )
+
+        def subnet(tier: str, index: int, netnum: int) -> Subnet:
+            return Subnet(
+                self,
+                f"{tier}_subnet_{index}",
+                vpc_id=vpc.id,
+                cidr_block=Fn.cidrsubnet(vpc.cidr_block, SUBNET_NEWBITS, netnum),
+                availability_zone=Token.as_string(Fn.element(zones.names, index)),
+                # Nothing launched here needs a public IP: the ALB and the NAT gateways bring their own.
+                map_public_ip_on_launch=False,
+                tags={"Name": name(tier, str(index)), "Tier": tier},
+            )
+
+        private = [subnet("private", i, i) for i in range(az_count)]
+        public = [subnet("public", i, az_count + i) for i in range(az_count)]
+
+        igw = InternetGateway(self, "igw", vpc_id=vpc.id, tags={"Name": name("igw")})
+        public_rt = RouteTable(self, "public_rt", vpc_id=vpc.id, tags={"Name": name("public")})
+        Route(
+            self,
+            "public_default_route",
+            route_table_id=public_rt.id,
+            destination_cidr_block=ANYWHERE,
+            gateway_id=igw.id,
+        )
+        for i, s in enumerate(public):
+            RouteTableAssociation(self, f"public_rta_{i}", subnet_id=s.id, route_table_id=public_rt.id)
+
+        nat_count = TerraformCount.of(workspace.number("nat_gateway_count"))
+        eip = Eip(
+            self,
+            "nat_eip",
+            count=nat_count,
+            domain="vpc",
+            tags={"Name": name("nat", Token.as_string(nat_count.index))},
+            depends_on=[igw],
+        )
+        eip_ids = self._splat("nat_eip_ids", eip)
+        public_ids = [s.id for s in public]
+        nat = NatGateway(
+            self,
+            "nat",
+            count=nat_count,
+            allocation_id=Token.as_string(Fn.element(eip_ids.as_list, nat_count.index)),
+            subnet_id=Token.as_string(Fn.element(public_ids, nat_count.index)),
+            tags={"Name": name("nat", Token.as_string(nat_count.index))},
+            depends_on=[igw],
+        )
+        nat_ids = self._splat("nat_gateway_ids", nat)
+
+        for i, s in enumerate(private):
+            rt = RouteTable(self, f"private_rt_{i}", vpc_id=vpc.id, tags={"Name": name("private", str(i))})
+            # element() wraps around: with a single NAT gateway every AZ routes through it.
+            Route(
+                self,
+                f"private_default_route_{i}",
+                route_table_id=rt.id,
+                destination_cidr_block=ANYWHERE,
+                nat_gateway_id=Token.as_string(Fn.element(nat_ids.as_list, i)),
+            )
+            RouteTableAssociation(self, f"private_rta_{i}", subnet_id=s.id, route_table_id=rt.id)
+
+        alb_sg = SecurityGroup(
+            self,
+            "alb_sg",
+            name=name("alb"),
+            vpc_id=vpc.id,
+            description="Store2018 load balancer: HTTP and HTTPS from the internet",
+            tags={"Name": name("alb")},
+        )
+        tasks_sg = SecurityGroup(
+            self,
+            "tasks_sg",
+            name=name("tasks"),
+            vpc_id=vpc.id,
+            description="Store2018 ECS tasks: the app port from the load balancer only",
+            tags={"Name": name("tasks")},
+        )
+        for port in PUBLIC_LISTENER_PORTS:
+            VpcSecurityGroupIngressRule(
+                self,
+                f"alb_ingress_{port}",
+                security_group_id=alb_sg.id,
+                description=f"TCP {port} from anywhere",
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                cidr_ipv4=ANYWHERE,
+            )
+        VpcSecurityGroupEgressRule(
+            self,
+            "alb_egress_tasks",
+            security_group_id=alb_sg.id,
+            description="To the tasks' app port",
+            ip_protocol="tcp",
+            from_port=app_port,
+            to_port=app_port,
+            referenced_security_group_id=tasks_sg.id,
+        )
+        VpcSecurityGroupIngressRule(
+            self,
+            "tasks_ingress_alb",
+            security_group_id=tasks_sg.id,
+            description="App port from the load balancer",
+            ip_protocol="tcp",
+            from_port=app_port,
+            to_port=app_port,
+            referenced_security_group_id=alb_sg.id,
+        )
+        VpcSecurityGroupIngressRule(
+            self,
+            "tasks_ingress_self",
+            security_group_id=tasks_sg.id,
+            description="All traffic between the tasks (service discovery calls)",
+            ip_protocol="-1",
+            referenced_security_group_id=tasks_sg.id,
+        )
+        VpcSecurityGroupEgressRule(
+            self,
+            "tasks_egress_all",
+            security_group_id=tasks_sg.id,
+            description="All outbound (image pulls and AWS APIs through NAT)",
+            ip_protocol="-1",
+            cidr_ipv4=ANYWHERE,
+        )
+
+        self.vpc_id: str = vpc.id
+        self.vpc_cidr_block: str = vpc.cidr_block
+        self.public_subnet_ids: list[str] = public_ids
+        self.private_subnet_ids: list[str] = [s.id for s in private]
+        self.nat_gateway_ids: list[str] = nat_ids.as_list
+        self.alb_security_group_id: str = alb_sg.id
+        self.tasks_security_group_id: str = tasks_sg.id
+
+    def _splat(self, local_name: str, resource: Eip | NatGateway) -> TerraformLocal:
+        """`[*].id` of a counted resource, held by a local: cdktf's Fn would escape a raw splat."""
+        local = TerraformLocal(
+            self, local_name, f"${{{resource.terraform_resource_type}.{resource.friendly_unique_id}[*].id}}"
+        )
+        local.override_logical_id(local_name)
+        return local

@@ -1,0 +1,192 @@
+"""The network construct, asserted on the synthesised JSON (what is the same in every workspace)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from cdktf import Testing as CdktfTesting
+from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
+from cdktf_cdktf_provider_aws.vpc import Vpc
+from conftest import resources, synth
+
+from store2018.config import ProjectSettings
+
+
+def by_cidr_netnum(subnets: dict[str, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Subnets keyed by the netnum of their `cidrsubnet(<vpc cidr>, 8, netnum)` expression."""
+    out = {}
+    for subnet in subnets.values():
+        match = re.fullmatch(r"\$\{cidrsubnet\(aws_vpc\.(\w+)\.cidr_block, 8, (\d+)\)\}", subnet["cidr_block"])
+        assert match, subnet["cidr_block"]
+        out[int(match.group(2))] = subnet
+    return out
+
+
+def test_vpc_takes_the_workspace_cidr_with_dns_on(synthesized: str) -> None:
+    assert CdktfTesting.to_have_resource_with_properties(
+        synthesized,
+        Vpc.TF_RESOURCE_TYPE,
+        {
+            "cidr_block": "${local.environment.vpc_cidr}",
+            "enable_dns_support": True,
+            "enable_dns_hostnames": True,
+            "tags": {"Name": "${local.workspace}-store2018-vpc"},
+        },
+    )
+    assert len(resources(json.loads(synthesized), "aws_vpc")) == 1
+
+
+def test_subnets_follow_the_course_layout(template: dict[str, Any]) -> None:
+    subnets = resources(template, "aws_subnet")
+    assert len(subnets) == 4
+    layout = by_cidr_netnum(subnets)
+    assert sorted(layout) == [0, 1, 2, 3]
+    zones = "data.aws_availability_zones.network_zones_2241F3F0.names"
+    for i in range(2):
+        private, public = layout[i], layout[2 + i]  # private i = netnum i, public i = netnum az_count + i
+        assert private["tags"]["Tier"] == "private" and public["tags"]["Tier"] == "public"
+        assert private["availability_zone"] == public["availability_zone"] == f"${{element({zones}, {i})}}"
+        assert private["map_public_ip_on_launch"] is False and public["map_public_ip_on_launch"] is False
+
+
+def test_az_count_drives_the_layout() -> None:
+    template = json.loads(synth(ProjectSettings(az_count=3)))
+    layout = by_cidr_netnum(resources(template, "aws_subnet"))
+    assert sorted(layout) == [0, 1, 2, 3, 4, 5]
+    assert len(resources(template, "aws_route_table")) == 1 + 3
+    assert template["locals"]["environments"]["prod"]["nat_gateway_count"] == 3
+    assert template["locals"]["environments"]["staging"]["nat_gateway_count"] == 1
+
+
+def test_public_subnets_route_through_the_internet_gateway(synthesized: str, template: dict[str, Any]) -> None:
+    assert CdktfTesting.to_have_resource(synthesized, InternetGateway.TF_RESOURCE_TYPE)
+    igw = next(iter(resources(template, "aws_internet_gateway")))
+    public_rt = next(
+        k for k, v in resources(template, "aws_route_table").items() if v["tags"]["Name"].endswith("-public")
+    )
+    routes = [r for r in resources(template, "aws_route").values() if "gateway_id" in r]
+    assert routes == [
+        {
+            "destination_cidr_block": "0.0.0.0/0",
+            "gateway_id": f"${{aws_internet_gateway.{igw}.id}}",
+            "route_table_id": f"${{aws_route_table.{public_rt}.id}}",
+        }
+    ]
+    public_ids = {
+        f"${{aws_subnet.{k}.id}}" for k, v in resources(template, "aws_subnet").items() if v["tags"]["Tier"] == "public"
+    }
+    associated = {
+        a["subnet_id"]
+        for a in resources(template, "aws_route_table_association").values()
+        if a["route_table_id"] == f"${{aws_route_table.{public_rt}.id}}"
+    }
+    assert associated == public_ids
+
+
+def test_nat_gateways_are_counted_per_workspace(template: dict[str, Any]) -> None:
+    (eip,) = resources(template, "aws_eip").values()
+    (nat_name, nat), *_ = resources(template, "aws_nat_gateway").items()
+    assert len(resources(template, "aws_nat_gateway")) == 1
+    assert eip["count"] == nat["count"] == "${local.environment.nat_gateway_count}"
+    assert eip["domain"] == "vpc"
+    assert nat["allocation_id"] == "${element(local.nat_eip_ids, count.index)}"
+    assert nat["subnet_id"].startswith("${element([aws_subnet.network_public_subnet_0")
+    assert template["locals"]["nat_gateway_ids"] == f"${{aws_nat_gateway.{nat_name}[*].id}}"
+
+
+def test_each_private_subnet_has_its_own_route_table_through_nat(template: dict[str, Any]) -> None:
+    tables = {k: v for k, v in resources(template, "aws_route_table").items() if "-private-" in v["tags"]["Name"]}
+    assert len(tables) == 2
+    nat_routes = [r for r in resources(template, "aws_route").values() if "nat_gateway_id" in r]
+    assert sorted(r["nat_gateway_id"] for r in nat_routes) == [
+        "${element(local.nat_gateway_ids, 0)}",
+        "${element(local.nat_gateway_ids, 1)}",
+    ]
+    assert {r["route_table_id"] for r in nat_routes} == {f"${{aws_route_table.{k}.id}}" for k in tables}
+    private_ids = {
+        f"${{aws_subnet.{k}.id}}"
+        for k, v in resources(template, "aws_subnet").items()
+        if v["tags"]["Tier"] == "private"
+    }
+    pairs = {(a["subnet_id"], a["route_table_id"]) for a in resources(template, "aws_route_table_association").values()}
+    private_pairs = {p for p in pairs if p[0] in private_ids}
+    assert len(private_pairs) == 2 and {p[1] for p in private_pairs} == {f"${{aws_route_table.{k}.id}}" for k in tables}
+
+
+def _security_groups(template: dict[str, Any]) -> tuple[str, str]:
+    groups = resources(template, "aws_security_group")
+    assert len(groups) == 2
+    alb = next(k for k, v in groups.items() if v["name"] == "${local.workspace}-store2018-alb")
+    tasks = next(k for k, v in groups.items() if v["name"] == "${local.workspace}-store2018-tasks")
+    for group in groups.values():
+        assert "ingress" not in group and "egress" not in group  # rules are separate resources
+    return f"${{aws_security_group.{alb}.id}}", f"${{aws_security_group.{tasks}.id}}"
+
+
+def _rules(template: dict[str, Any], kind: str, group: str) -> list[dict[str, Any]]:
+    rules = resources(template, f"aws_vpc_security_group_{kind}_rule").values()
+    return sorted(
+        (
+            {k: v for k, v in r.items() if k not in ("//", "description")}
+            for r in rules
+            if r["security_group_id"] == group
+        ),
+        key=lambda r: json.dumps(r, sort_keys=True),
+    )
+
+
+def test_load_balancer_group_allows_http_and_https_from_anywhere_only(template: dict[str, Any]) -> None:
+    alb, tasks = _security_groups(template)
+    assert _rules(template, "ingress", alb) == [
+        {"cidr_ipv4": "0.0.0.0/0", "from_port": 443, "ip_protocol": "tcp", "security_group_id": alb, "to_port": 443},
+        {"cidr_ipv4": "0.0.0.0/0", "from_port": 80, "ip_protocol": "tcp", "security_group_id": alb, "to_port": 80},
+    ]
+    assert _rules(template, "egress", alb) == [
+        {"from_port": 80, "ip_protocol": "tcp", "referenced_security_group_id": tasks, "security_group_id": alb,
+         "to_port": 80},
+    ]  # fmt: skip
+
+
+def test_tasks_group_accepts_the_app_port_from_the_load_balancer_and_itself(template: dict[str, Any]) -> None:
+    alb, tasks = _security_groups(template)
+    assert _rules(template, "ingress", tasks) == [
+        {"from_port": 80, "ip_protocol": "tcp", "referenced_security_group_id": alb, "security_group_id": tasks,
+         "to_port": 80},
+        {"ip_protocol": "-1", "referenced_security_group_id": tasks, "security_group_id": tasks},
+    ]  # fmt: skip
+    assert _rules(template, "egress", tasks) == [
+        {"cidr_ipv4": "0.0.0.0/0", "ip_protocol": "-1", "security_group_id": tasks},
+    ]
+
+
+def test_no_ingress_from_anywhere_except_the_load_balancer_listeners(template: dict[str, Any]) -> None:
+    alb, _ = _security_groups(template)
+    open_rules = [r for r in resources(template, "aws_vpc_security_group_ingress_rule").values() if "cidr_ipv4" in r]
+    assert {(r["security_group_id"], r["from_port"]) for r in open_rules} == {(alb, 80), (alb, 443)}
+
+
+def test_app_port_setting_reaches_both_groups() -> None:
+    template = json.loads(synth(ProjectSettings(app_port=8080)))
+    alb, tasks = _security_groups(template)
+    assert [r["from_port"] for r in _rules(template, "egress", alb)] == [8080]
+    assert [r.get("from_port") for r in _rules(template, "ingress", tasks)] == [8080, None]
+
+
+def test_every_network_resource_is_accounted_for(template: dict[str, Any]) -> None:
+    counts = {t: len(v) for t, v in template["resource"].items()}
+    assert counts == {
+        "aws_vpc": 1,
+        "aws_subnet": 4,
+        "aws_internet_gateway": 1,
+        "aws_route_table": 3,
+        "aws_route": 3,
+        "aws_route_table_association": 4,
+        "aws_eip": 1,  # counted per workspace
+        "aws_nat_gateway": 1,  # counted per workspace
+        "aws_security_group": 2,
+        "aws_vpc_security_group_ingress_rule": 4,
+        "aws_vpc_security_group_egress_rule": 2,
+        "terraform_data": 1,  # the workspace guard
+    }

@@ -1,0 +1,95 @@
+"""The stack's backend, provider, and the per-workspace table emitted into Terraform."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from conftest import synth
+
+from store2018.config import EnvironmentSettings, NatGatewayMode, ProjectSettings, StateBackendSettings
+
+
+def test_s3_backend_encrypts_and_locks_with_s3(template: dict[str, Any]) -> None:
+    assert template["terraform"]["backend"] == {
+        "s3": {
+            "bucket": "store2018-terraform-state",
+            "key": "store2018/terraform.tfstate",
+            "region": "us-west-2",
+            "encrypt": True,
+            "use_lockfile": True,
+            "workspace_key_prefix": "env:",
+        }
+    }
+    assert template["terraform"]["required_version"] == ">= 1.10"  # use_lockfile needs it
+
+
+def test_backend_settings_come_from_the_one_settings_object() -> None:
+    backend = StateBackendSettings(bucket="my-team-state", key="shop/state.tfstate", region="eu-central-1")
+    template = json.loads(synth(ProjectSettings(state_backend=backend, region="eu-central-1")))
+    s3 = template["terraform"]["backend"]["s3"]
+    assert (s3["bucket"], s3["key"], s3["region"]) == ("my-team-state", "shop/state.tfstate", "eu-central-1")
+    assert template["provider"]["aws"][0]["region"] == "eu-central-1"
+
+
+def test_provider_pins_the_bindings_version_and_tags_everything(template: dict[str, Any]) -> None:
+    assert template["terraform"]["required_providers"]["aws"]["version"] == "6.25.0"
+    (provider,) = template["provider"]["aws"]
+    assert provider["region"] == "us-west-2"
+    assert provider["default_tags"] == [
+        {"tags": {"ManagedBy": "cdktf", "Project": "store2018", "Workspace": "${local.workspace}"}}
+    ]
+    assert provider["allowed_account_ids"] == "${local.environment.allowed_account_ids}"
+
+
+def test_environments_table_is_emitted_whole_and_selected_by_workspace(template: dict[str, Any]) -> None:
+    assert template["locals"]["workspace"] == "${terraform.workspace}"
+    assert template["locals"]["environments"] == {
+        "prod": {"vpc_cidr": "192.168.0.0/16", "nat_gateway_count": 2, "allowed_account_ids": []},
+        "staging": {"vpc_cidr": "172.17.0.0/16", "nat_gateway_count": 1, "allowed_account_ids": []},
+    }
+    # Falls back to a known entry so that `terraform validate` passes in any workspace.
+    assert template["locals"]["environment"] == (
+        "${lookup(local.environments, local.workspace, local.environments.prod)}"
+    )
+
+
+def test_unknown_workspaces_are_refused_by_a_precondition(template: dict[str, Any]) -> None:
+    guard = template["resource"]["terraform_data"]["workspace_guard"]
+    (condition,) = guard["lifecycle"]["precondition"]
+    assert condition["condition"] == "${contains(keys(local.environments), local.workspace)}"
+    assert 'Workspace "${local.workspace}"' in condition["error_message"]
+    assert "Allowed workspaces: prod, staging." in condition["error_message"]
+
+
+def test_a_new_environment_is_one_table_entry() -> None:
+    environments = {
+        "prod": EnvironmentSettings(vpc_cidr="192.168.0.0/16"),
+        "staging": EnvironmentSettings(vpc_cidr="172.17.0.0/16", nat_gateway_mode=NatGatewayMode.SINGLE),
+        "dev": EnvironmentSettings(
+            vpc_cidr="10.20.0.0/16", nat_gateway_mode=NatGatewayMode.SINGLE, allowed_account_ids=("111122223333",)
+        ),
+    }
+    template = json.loads(synth(ProjectSettings(environments=environments)))
+    assert template["locals"]["environments"]["dev"] == {
+        "vpc_cidr": "10.20.0.0/16",
+        "nat_gateway_count": 1,
+        "allowed_account_ids": ["111122223333"],
+    }
+    message = template["resource"]["terraform_data"]["workspace_guard"]["lifecycle"]["precondition"][0]
+    assert "Allowed workspaces: prod, staging, dev." in message["error_message"]
+
+
+def test_constructs_read_only_declared_environment_settings() -> None:
+    from cdktf import TerraformStack
+    from cdktf import Testing as CdktfTesting
+
+    from store2018.workspace import WorkspaceSelection
+
+    selection = WorkspaceSelection(
+        TerraformStack(CdktfTesting.app(), "s"), "w", project="p", environments={"prod": {"vpc_cidr": "10.0.0.0/16"}}
+    )
+    with pytest.raises(KeyError, match="'vpc_cird' is not in the environments table; known: \\['vpc_cidr'\\]"):
+        selection.string("vpc_cird")
+    assert selection.resource_name("alb") == f"{selection.name}-p-alb"
