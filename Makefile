@@ -15,6 +15,11 @@ export PIPENV_NOSPIN := 1
 export CHECKPOINT_DISABLE := 1
 export DISABLE_VERSION_CHECK := 1
 
+# A TF_CLI_CONFIG_FILE that names a missing file makes every terraform call print a warning.
+ifeq ($(wildcard $(TF_CLI_CONFIG_FILE)),)
+unexport TF_CLI_CONFIG_FILE
+endif
+
 PIPENV := .tools/bin/pipenv
 
 .PHONY: setup synth lint test clean
