@@ -1,6 +1,7 @@
 # One entry per task a person runs. `make synth` and `make test` set everything up first.
 #   make synth   set up, then synthesise terraform/ with `cdktf synth` (the main job)
 #   make test    set up, then lint (ruff), type-check (mypy) and run the tests (pytest)
+#   make bench   set up, then time synthesis against a plain-JavaScript floor (prints figures)
 
 PYTHON  ?= python3
 PIPENV_VERSION := 2026.10.3
@@ -22,7 +23,7 @@ endif
 
 PIPENV := .tools/bin/pipenv
 
-.PHONY: setup synth lint test clean
+.PHONY: setup synth lint test bench clean
 
 setup: .venv/.synced node_modules/.installed
 
@@ -49,5 +50,12 @@ lint: setup
 test: lint
 	pytest
 
+bench/js-floor/node_modules/.installed: bench/js-floor/package-lock.json
+	npm ci --prefix bench/js-floor --no-fund --no-audit
+	touch $@
+
+bench: setup bench/js-floor/node_modules/.installed
+	python bench/synth_bench.py $(BENCH_ARGS)
+
 clean:
-	rm -rf .tools .venv node_modules .mypy_cache .ruff_cache .pytest_cache cdktf.out
+	rm -rf .tools .venv node_modules bench/js-floor/node_modules .mypy_cache .ruff_cache .pytest_cache cdktf.out

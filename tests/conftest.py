@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import store2018.jsii_node  # noqa: F401  (first: selects jsii's Node before cdktf starts it)
+import store2018  # noqa: F401  (first: store2018/bootstrap.py must run before cdktf is imported)
 
 # isort: split
 import pytest
@@ -19,6 +21,7 @@ from tfharness import SYNTH_STACK_DIR, MotoServer, TerraformWorkdir, missing_too
 from store2018.config import ProjectSettings
 from store2018.stack import Store2018Stack
 
+ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI") == "true"
 
 
@@ -60,6 +63,44 @@ def committed_stack(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.fixture(scope="session")
 def plans(committed_stack: TerraformWorkdir) -> dict[str, dict[str, Any]]:
     return {ws: committed_stack.plan_json(ws) for ws in ProjectSettings().environment_names}
+
+
+@dataclass(frozen=True)
+class ProcessSynthesis:
+    outdir: Path
+    provider_import: str  # the mechanism's mode in that process
+    provider_submodules: int  # how many provider submodules that process imported
+    node_options: str
+
+
+_CHILD = """
+import json, runpy, sys
+sys.argv = ["main.py"]
+try:
+    runpy.run_path("main.py", run_name="__main__")
+except SystemExit as exit:
+    if exit.code:
+        raise
+import os
+from store2018 import provider_import
+print(json.dumps({"mode": provider_import.mode(), "loaded": provider_import.loaded_submodules(),
+                  "node_options": os.environ.get("NODE_OPTIONS", "")}))
+"""
+
+
+def synthesise_in_new_process(folder: Path, **env_overrides: str) -> ProcessSynthesis:
+    """`main.py` run by a new interpreter into `folder/terraform`, with the project's defaults
+    (no CDKTF_* or STORE2018_* variables) unless overridden."""
+    folder.mkdir(parents=True, exist_ok=True)
+    outdir = folder / "terraform"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CDKTF_", "STORE2018_"))}
+    env.update(CDKTF_OUTDIR=str(outdir), **env_overrides)  # CDKTF_OUTDIR: how `cdktf synth` picks the folder
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return ProcessSynthesis(outdir, report["mode"], report["loaded"], report["node_options"])
 
 
 def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

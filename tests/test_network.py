@@ -175,6 +175,7 @@ def test_app_port_setting_reaches_both_groups() -> None:
 
 
 def test_every_network_resource_is_accounted_for(template: dict[str, Any]) -> None:
+    assert template["data"] == {"aws_availability_zones": {"network_zones_2241F3F0": {"state": "available"}}}
     counts = {t: len(v) for t, v in template["resource"].items()}
     assert counts == {
         "aws_vpc": 1,

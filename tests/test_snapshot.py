@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import all_files, tracked_files, tree_differences
+from conftest import all_files, synthesise_in_new_process, tracked_files, tree_differences
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "terraform"
@@ -17,11 +14,7 @@ COMMITTED = ROOT / "terraform"
 @pytest.fixture(scope="module")
 def fresh_synthesis(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`python main.py` with the project's defaults, as a new process, into a temporary folder."""
-    outdir = tmp_path_factory.mktemp("synth") / "terraform"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CDKTF_")}
-    env["CDKTF_OUTDIR"] = str(outdir)  # the variable `cdktf synth` uses to choose the folder
-    subprocess.run([sys.executable, str(ROOT / "main.py")], cwd=ROOT, env=env, check=True, timeout=600)
-    return outdir
+    return synthesise_in_new_process(tmp_path_factory.mktemp("synth")).outdir
 
 
 def test_committed_synthesis_is_current(fresh_synthesis: Path) -> None:

@@ -3,7 +3,7 @@
 jsii starts a Node.js child process when cdktf is first imported and uses `JSII_NODE` or
 the first `node` on PATH. The machine's Node 20 is end-of-life for jsii (it prints a
 warning banner on every start), so `npm ci` installs Node 22 into `node_modules/`.
-This module must be imported before cdktf; `store2018/__init__.py` does that.
+`select_node()` must run before cdktf is imported; `store2018/bootstrap.py` calls it.
 """
 
 from __future__ import annotations
@@ -24,6 +24,3 @@ def select_node() -> None:
         options = os.environ.get("NODE_OPTIONS", "")
         if QUIET_DEPRECATION not in options:
             os.environ["NODE_OPTIONS"] = f"{options} {QUIET_DEPRECATION}".strip()
-
-
-select_node()
