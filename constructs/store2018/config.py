@@ -22,6 +22,7 @@ MAX_AZ_COUNT = 6
 SUBNET_NEWBITS = 8
 SMALLEST_SUBNET_PREFIX = 28
 LARGEST_VPC_PREFIX = 16
+RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
 class ConfigError(ValueError):
@@ -123,7 +124,7 @@ class EnvironmentSettings:
                 "expected an IPv4 network in CIDR notation with no host bits set",
                 "use a private range such as '10.0.0.0/16'",
             )
-        if not isinstance(net, ipaddress.IPv4Network) or not net.is_private:
+        if not isinstance(net, ipaddress.IPv4Network) or not any(net.subnet_of(r) for r in RFC1918):
             fail(
                 f"{where}.vpc_cidr",
                 self.vpc_cidr,
@@ -251,8 +252,8 @@ class ProjectSettings:
                     fail(
                         f"ENVIRONMENTS[{name!r}].vpc_cidr",
                         env.vpc_cidr,
-                        f"environments must not overlap (it overlaps {other!r}'s {other_net}), so that "
-                        "they can be peered or reached over one VPN later",
+                        f"environments must not overlap (it overlaps {other_net}, the range of {other!r}), "
+                        "so that they can be peered or reached over one VPN later",
                         "give each environment its own range",
                     )
             seen[name] = net
