@@ -16,12 +16,11 @@ import store2018  # noqa: F401  (first: store2018/bootstrap.py must run before c
 # isort: split
 import pytest
 from cdktf import Testing as CdktfTesting
-from tfharness import SYNTH_STACK_DIR, MotoServer, TerraformWorkdir, missing_tools
+from tfharness import ROOT, SYNTH_STACK_DIR, MotoServer, TerraformWorkdir, missing_tools
 
 from store2018.config import ProjectSettings
 from store2018.stack import Store2018Stack
 
-ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI") == "true"
 
 
@@ -101,6 +100,12 @@ def synthesise_in_new_process(folder: Path, **env_overrides: str) -> ProcessSynt
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     return ProcessSynthesis(outdir, report["mode"], report["loaded"], report["node_options"])
+
+
+@pytest.fixture(scope="session")
+def fresh_synthesis(tmp_path_factory: pytest.TempPathFactory) -> ProcessSynthesis:
+    """`python main.py` with the project's defaults, as a new process, into a temporary folder."""
+    return synthesise_in_new_process(tmp_path_factory.mktemp("synth"))
 
 
 def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import all_files, synthesise_in_new_process, tree_differences
+from conftest import ProcessSynthesis, all_files, synthesise_in_new_process, tree_differences
 
 from store2018 import provider_import
 from store2018.provider_import import NODE_HOOK, ProviderLayoutError, layout_problems
@@ -21,7 +22,7 @@ SUBMODULES = "".join(f"from . import m{i}\n" for i in range(1200))
 def test_this_process_loaded_only_what_the_stack_uses() -> None:
     assert provider_import.mode() == "lazy"
     assert 0 < provider_import.loaded_submodules() < 60
-    assert str(NODE_HOOK) in __import__("os").environ["NODE_OPTIONS"]
+    assert str(NODE_HOOK) in os.environ["NODE_OPTIONS"]
 
 
 def test_the_installed_package_has_the_expected_layout() -> None:
@@ -71,7 +72,7 @@ def _node_hook(source: str) -> subprocess.CompletedProcess[str]:
         "let s = ''; process.stdin.on('data', (d) => (s += d));"
         "process.stdin.on('end', () => process.stdout.write(lazyIndex(s, 'index.js')));"
     )
-    node = Path(__import__("os").environ.get("JSII_NODE", "node"))
+    node = Path(os.environ.get("JSII_NODE", "node"))
     return subprocess.run([str(node), "-e", script], input=source, capture_output=True, text=True, timeout=60)
 
 
@@ -91,8 +92,8 @@ def test_node_half_fails_loudly_on_a_changed_index() -> None:
     assert "changed (1200 of 1201 requires match" in done.stderr
 
 
-def test_same_synthesis_with_and_without_the_mechanism(tmp_path: Path) -> None:
-    lazy = synthesise_in_new_process(tmp_path / "lazy")
+def test_same_synthesis_with_and_without_the_mechanism(fresh_synthesis: ProcessSynthesis, tmp_path: Path) -> None:
+    lazy = fresh_synthesis  # the project's defaults: the mechanism on
     eager = synthesise_in_new_process(tmp_path / "eager", STORE2018_PROVIDER_IMPORT="eager")
     assert (lazy.provider_import, eager.provider_import) == ("lazy", "eager")
     assert 0 < lazy.provider_submodules < 60, lazy

@@ -21,6 +21,17 @@ def select_node() -> None:
     if "JSII_NODE" not in os.environ and PROJECT_NODE.exists():
         os.environ["JSII_NODE"] = str(PROJECT_NODE)
         # jsii's kernel still calls util.isArray, which Node 22 reports as deprecated on every start.
-        options = os.environ.get("NODE_OPTIONS", "")
-        if QUIET_DEPRECATION not in options:
-            os.environ["NODE_OPTIONS"] = f"{options} {QUIET_DEPRECATION}".strip()
+        add_node_option(QUIET_DEPRECATION)
+
+
+def add_node_option(option: str) -> None:
+    """Append an option to NODE_OPTIONS (which the kernel inherits) unless it is there."""
+    options = os.environ.get("NODE_OPTIONS", "")
+    if option not in options:
+        os.environ["NODE_OPTIONS"] = f"{options} {option}".strip()
+
+
+def remove_node_option(option: str) -> None:
+    options = os.environ.get("NODE_OPTIONS", "")
+    if option in options:
+        os.environ["NODE_OPTIONS"] = " ".join(options.replace(option, "").split())

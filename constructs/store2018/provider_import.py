@@ -26,6 +26,8 @@ import os
 import sys
 from pathlib import Path
 
+from store2018.jsii_node import add_node_option, remove_node_option
+
 PACKAGE = "cdktf_cdktf_provider_aws"
 SWITCH = "STORE2018_PROVIDER_IMPORT"
 MODES = ("lazy", "eager", "python-only")
@@ -89,9 +91,8 @@ def install(package: str = PACKAGE) -> bool:
     """Register `package` without running its `__init__` and preload the Node half; True if active."""
     chosen = mode()
     hook = f'--require="{NODE_HOOK}"'
-    options = os.environ.get("NODE_OPTIONS", "")
-    if chosen != "lazy" and hook in options:  # e.g. inherited from a parent process in lazy mode
-        os.environ["NODE_OPTIONS"] = options.replace(hook, "").strip()
+    if chosen != "lazy":  # it may be inherited from a parent process in lazy mode
+        remove_node_option(hook)
     if chosen == "eager":
         return False
     existing = sys.modules.get(package)
@@ -112,8 +113,8 @@ def install(package: str = PACKAGE) -> bool:
     module = importlib.util.module_from_spec(spec)  # `__path__` set, `__init__` not run
     module.__lazy_provider__ = True  # type: ignore[attr-defined]
     sys.modules[package] = module
-    if chosen == "lazy" and hook not in options:
-        os.environ["NODE_OPTIONS"] = f"{options} {hook}".strip()
+    if chosen == "lazy":
+        add_node_option(hook)
     return True
 
 
