@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -111,6 +112,22 @@ def fresh_synthesis(tmp_path_factory: pytest.TempPathFactory) -> ProcessSynthesi
 def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = template.get("resource", {}).get(resource_type, {})
     return found
+
+
+def resource_named(template: dict[str, Any], resource_type: str, construct_id: str) -> tuple[str, dict[str, Any]]:
+    """The one resource of a type whose cdktf address starts with `construct_id` (e.g. `service_account_task`)."""
+    found = [
+        (k, v)
+        for k, v in resources(template, resource_type).items()
+        if re.fullmatch(rf"{construct_id}_[0-9A-F]{{8}}", k)
+    ]
+    assert len(found) == 1, (resource_type, construct_id, sorted(resources(template, resource_type)))
+    return found[0]
+
+
+def ref(resource_type: str, address: str, attribute: str) -> str:
+    """How the synthesis refers to another resource's attribute."""
+    return f"${{{resource_type}.{address}.{attribute}}}"
 
 
 def tracked_files(root: Path) -> dict[str, bytes]:

@@ -4,20 +4,35 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from store2018 import app
+from store2018.catalog import SERVICES, ServiceSpec
 from store2018.config import (
+    CapacityMix,
     ConfigError,
     EnvironmentSettings,
     NatGatewayMode,
     ProjectSettings,
+    ServiceOverrides,
     StateBackendSettings,
+    TaskCount,
 )
 
 PROD = EnvironmentSettings(vpc_cidr="192.168.0.0/16")
+
+
+def qa(**fields: Any) -> EnvironmentSettings:
+    return EnvironmentSettings(vpc_cidr="10.0.0.0/16", **fields)
+
+
+def catalog(**changes: dict[str, Any]) -> dict[str, ServiceSpec]:
+    """The course's catalog with some fields of some entries changed."""
+    return {name: replace(spec, **changes.get(name, {})) for name, spec in SERVICES.items()}
 
 
 def envs(**entries: EnvironmentSettings) -> dict[str, EnvironmentSettings]:
@@ -38,7 +53,6 @@ CASES: list[tuple[str, Callable[[], object], str, str]] = [
     ("project", lambda: ProjectSettings(project="Store 2018"), "ProjectSettings.project = 'Store 2018'", "lower-case"),
     ("az count low", lambda: ProjectSettings(az_count=1), "ProjectSettings.az_count = 1", "from 2"),
     ("az count high", lambda: ProjectSettings(az_count=7), "ProjectSettings.az_count = 7", "to 6"),
-    ("app port", lambda: ProjectSettings(app_port=70000), "ProjectSettings.app_port = 70000", "1 to 65535"),
     ("no environments", lambda: ProjectSettings(environments={}), "ENVIRONMENTS = {}", "at least one"),
     ("default env", lambda: ProjectSettings(environments=envs(default=EnvironmentSettings(vpc_cidr="10.0.0.0/16"))),
      "ENVIRONMENTS key = 'default'", "implicit workspace"),
@@ -64,6 +78,61 @@ CASES: list[tuple[str, Callable[[], object], str, str]] = [
     ("account id", lambda: ProjectSettings(environments=envs(qa=EnvironmentSettings(vpc_cidr="10.0.0.0/16",
                                                                                    allowed_account_ids=("1234",)))),
      "ENVIRONMENTS['qa'].allowed_account_ids = '1234'", "12 digits"),
+    ("min above max", lambda: ProjectSettings(environments=envs(qa=qa(tasks=TaskCount(minimum=3, maximum=2)))),
+     "ENVIRONMENTS['qa'].tasks.maximum = 2", "no smaller than minimum (3)"),
+    ("no tasks", lambda: ProjectSettings(environments=envs(qa=qa(tasks=TaskCount(minimum=0)))),
+     "ENVIRONMENTS['qa'].tasks.minimum = 0", "at least 1"),
+    ("image tag", lambda: ProjectSettings(environments=envs(qa=qa(image_tag="v1 beta"))),
+     "ENVIRONMENTS['qa'].image_tag = 'v1 beta'", "a Docker tag"),
+    ("override unknown service",
+     lambda: ProjectSettings(environments=envs(qa=qa(services={"payment": ServiceOverrides()}))),
+     "ENVIRONMENTS['qa'].services = 'payment'", "name a service of the catalog"),
+    ("override tag",
+     lambda: ProjectSettings(environments=envs(qa=qa(services={"account": ServiceOverrides(image_tag="")}))),
+     "ENVIRONMENTS['qa'].services['account'].image_tag = ''", "a Docker tag"),
+    ("spot weight", lambda: ProjectSettings(environments=envs(qa=qa(capacity=CapacityMix(fargate_spot_weight=-1)))),
+     "ENVIRONMENTS['qa'].capacity.fargate_spot_weight = -1", "0 to 1000"),
+    ("no weight", lambda: ProjectSettings(environments=envs(qa=qa(capacity=CapacityMix(fargate_weight=0)))),
+     "ENVIRONMENTS['qa'].capacity.fargate_weight = 0", "at least one weight"),
+    ("log retention", lambda: ProjectSettings(environments=envs(qa=qa(log_retention_days=10))),
+     "ENVIRONMENTS['qa'].log_retention_days = 10", "CloudWatch accepts 1, 3, 5, 7, 14"),
+    ("certificate", lambda: ProjectSettings(environments=envs(qa=qa(certificate_arn="arn:aws:iam::123:cert"))),
+     "ENVIRONMENTS['qa'].certificate_arn = 'arn:aws:iam::123:cert'", "ACM certificate ARN"),
+    ("dns record", lambda: ProjectSettings(environments=envs(qa=qa(dns_record_name="shop.example.com"))),
+     "ENVIRONMENTS['qa'].dns_record_name = 'shop.example.com'", "one DNS label"),
+    ("name too long", lambda: ProjectSettings(project="store2018-online", environments=envs(staging=qa())),
+     "ENVIRONMENTS key 'staging' with ProjectSettings.project and SERVICES key = 'staging-store2018-online-inventory'",
+     "caps them at 32 characters (this one has 34)"),
+    ("hosted zone", lambda: ProjectSettings(hosted_zone_id="example.com"),
+     "ProjectSettings.hosted_zone_id = 'example.com'", "hosted zone id"),
+    ("namespace", lambda: ProjectSettings(discovery_namespace="Microservices"),
+     "ProjectSettings.discovery_namespace = 'Microservices'", "two or more lower-case labels"),
+    ("cpu", lambda: ProjectSettings(services=catalog(account=dict(cpu=300))),
+     "SERVICES['account'].cpu = 300", "Fargate accepts CPU units [256, 512"),
+    ("memory", lambda: ProjectSettings(services=catalog(account=dict(cpu=1024, memory_mib=1024))),
+     "SERVICES['account'].memory_mib = 1024", "with cpu=1024 Fargate accepts 2048 to 8192 MiB in steps of 1024"),
+    ("container port", lambda: ProjectSettings(services=catalog(account=dict(container_port=0))),
+     "SERVICES['account'].container_port = 0", "1 to 65535"),
+    ("health path", lambda: ProjectSettings(services=catalog(account=dict(health_check_path="api/healthcheck"))),
+     "SERVICES['account'].health_check_path = 'api/healthcheck'", "starting with '/'"),
+    ("image with tag",
+     lambda: ProjectSettings(services=catalog(account=dict(image="jeremycookdev/accountservice:1.0"))),
+     "SERVICES['account'].image = 'jeremycookdev/accountservice:1.0'", "without a tag"),
+    ("image empty", lambda: ProjectSettings(services=catalog(account=dict(image=""))),
+     "SERVICES['account'].image = ''", "image repository"),
+    ("discovery name", lambda: ProjectSettings(services=catalog(account=dict(discovery_name="API_Account"))),
+     "SERVICES['account'].discovery_name = 'API_Account'", "DNS label"),
+    ("duplicate discovery", lambda: ProjectSettings(services=catalog(inventory=dict(discovery_name="api-account"))),
+     "SERVICES['inventory'].discovery_name = 'api-account'", "SERVICES['account'] has it too"),
+    ("duplicate path", lambda: ProjectSettings(services=catalog(shopping=dict(public_paths=("/api/products*",)))),
+     "SERVICES['shopping'].public_paths = '/api/products*'", "SERVICES['inventory'] has it too"),
+    ("two default routes", lambda: ProjectSettings(services=catalog(account=dict(default_route=True))),
+     "SERVICES[...].default_route = ['account', 'store2018']", "exactly one"),
+    ("api variable target",
+     lambda: ProjectSettings(services=catalog(store2018=dict(api_base_variables={"X": "store2018"}))),
+     "SERVICES['store2018'].api_base_variables['X'] = 'store2018'", "declares an api_base_path"),
+    ("service name", lambda: ProjectSettings(services={**SERVICES, "Payment-API": SERVICES["account"]}),
+     "SERVICES key = 'Payment-API'", "lower-case"),
 ]  # fmt: skip
 
 

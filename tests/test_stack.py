@@ -45,9 +45,31 @@ def test_provider_pins_the_bindings_version_and_tags_everything(template: dict[s
 
 def test_environments_table_is_emitted_whole_and_selected_by_workspace(template: dict[str, Any]) -> None:
     assert template["locals"]["workspace"] == "${terraform.workspace}"
+    course_services = {
+        service: {"min_tasks": 2, "image_tag": "latest"}
+        for service in ("account", "inventory", "shopping", "store2018")
+    }
+    shared = {"allowed_account_ids": [], "certificate_arn": "", "https_enabled": False,
+              "capacity": {"fargate_base": 1, "fargate_weight": 1, "fargate_spot_weight": 0}}  # fmt: skip
     assert template["locals"]["environments"] == {
-        "prod": {"vpc_cidr": "192.168.0.0/16", "nat_gateway_count": 2, "allowed_account_ids": []},
-        "staging": {"vpc_cidr": "172.17.0.0/16", "nat_gateway_count": 1, "allowed_account_ids": []},
+        "prod": {
+            "vpc_cidr": "192.168.0.0/16",
+            "nat_gateway_count": 2,
+            "alb_deletion_protection": True,
+            "log_retention_days": 30,
+            "dns_record_name": "store2018",
+            "services": {s: {**v, "max_tasks": 6} for s, v in course_services.items()},
+            **shared,
+        },
+        "staging": {
+            "vpc_cidr": "172.17.0.0/16",
+            "nat_gateway_count": 1,
+            "alb_deletion_protection": False,
+            "log_retention_days": 7,
+            "dns_record_name": "store2018test",
+            "services": {s: {**v, "max_tasks": 3} for s, v in course_services.items()},
+            **shared,
+        },
     }
     # Falls back to a known entry so that `terraform validate` passes in any workspace.
     assert template["locals"]["environment"] == (
@@ -72,11 +94,14 @@ def test_a_new_environment_is_one_table_entry() -> None:
         ),
     }
     template = json.loads(synth(ProjectSettings(environments=environments)))
-    assert template["locals"]["environments"]["dev"] == {
-        "vpc_cidr": "10.20.0.0/16",
-        "nat_gateway_count": 1,
-        "allowed_account_ids": ["111122223333"],
-    }
+    dev = template["locals"]["environments"]["dev"]
+    assert (dev["vpc_cidr"], dev["nat_gateway_count"], dev["allowed_account_ids"]) == (
+        "10.20.0.0/16",
+        1,
+        ["111122223333"],
+    )
+    assert dev["dns_record_name"] == "store2018-dev"  # the default for a new environment
+    assert dev["services"]["account"] == {"min_tasks": 2, "max_tasks": 4, "image_tag": "latest"}
     message = template["resource"]["terraform_data"]["workspace_guard"]["lifecycle"]["precondition"][0]
     assert "Allowed workspaces: prod, staging, dev." in message["error_message"]
 

@@ -14,7 +14,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, NoReturn
+from typing import Any
+
+from store2018.catalog import SERVICES, ServiceSpec
+from store2018.errors import ConfigError as ConfigError  # re-exported: callers catch it from here
+from store2018.errors import fail
 
 # AWS has no region with more than six availability zones usable by one account.
 MAX_AZ_COUNT = 6
@@ -22,15 +26,9 @@ MAX_AZ_COUNT = 6
 SUBNET_NEWBITS = 8
 SMALLEST_SUBNET_PREFIX = 28
 LARGEST_VPC_PREFIX = 16
+# AWS caps load balancer and target group names at 32 characters.
+NAME_LIMIT = 32
 RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
-
-
-class ConfigError(ValueError):
-    """A setting is invalid. The message names it, the value, what is allowed and the fix."""
-
-
-def fail(setting: str, value: object, allowed: str, fix: str) -> NoReturn:
-    raise ConfigError(f"{setting} = {value!r} is invalid: {allowed}. Fix: {fix}")
 
 
 def _check_region(setting: str, region: str) -> None:
@@ -103,6 +101,73 @@ class StateBackendSettings:
             )
 
 
+# Retention periods CloudWatch Logs accepts (0, "never expire", is refused on purpose).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                      3288, 3653)  # fmt: skip
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_image_tag(setting: str, tag: str) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", tag):
+        fail(setting, tag, "a Docker tag: 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'",
+             "use e.g. 'latest' or '1.4.2'")  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskCount:
+    """Bounds of a service's task count. Desired count starts at `minimum`; autoscaling owns it after."""
+
+    minimum: int = 2
+    maximum: int = 4
+
+    def validate(self, setting: str) -> None:
+        if not _is_count(self.minimum) or self.minimum < 1:
+            fail(f"{setting}.minimum", self.minimum, "an integer of at least 1", "use 2, the course's task count")
+        if not _is_count(self.maximum) or self.maximum < self.minimum:
+            fail(
+                f"{setting}.maximum",
+                self.maximum,
+                f"an integer no smaller than minimum ({self.minimum})",
+                f"use TaskCount(minimum={self.minimum}, maximum={max(self.minimum, 1) * 2})",
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceOverrides:
+    """Per-environment exceptions for one service; None keeps the environment's value."""
+
+    tasks: TaskCount | None = None
+    image_tag: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CapacityMix:
+    """How tasks are spread over Fargate capacity providers (a capacity-provider strategy).
+
+    `fargate_base` tasks always run on FARGATE; the rest are split by weight. FARGATE_SPOT
+    is cheaper and can be interrupted; it is off by default (weight 0)."""
+
+    fargate_base: int = 1
+    fargate_weight: int = 1
+    fargate_spot_weight: int = 0
+
+    def validate(self, setting: str) -> None:
+        for attribute, limit in (("fargate_base", 100_000), ("fargate_weight", 1000), ("fargate_spot_weight", 1000)):
+            value = getattr(self, attribute)
+            if not _is_count(value) or value > limit:
+                fail(f"{setting}.{attribute}", value, f"an integer from 0 to {limit}", "use the defaults 1, 1, 0")
+        if self.fargate_weight == 0 and self.fargate_spot_weight == 0:
+            fail(
+                f"{setting}.fargate_weight",
+                0,
+                "at least one weight above 0 (ECS needs somewhere to place tasks beyond the base)",
+                "use fargate_weight=1",
+            )
+
+
 @dataclass(frozen=True, kw_only=True)
 class EnvironmentSettings:
     """What differs between workspaces. Every field is emitted into Terraform and
@@ -112,8 +177,23 @@ class EnvironmentSettings:
     nat_gateway_mode: NatGatewayMode = NatGatewayMode.ONE_PER_AZ
     # When non-empty, the AWS provider refuses to run against any other account.
     allowed_account_ids: tuple[str, ...] = ()
+    #: Tasks per service, unless `services` overrides them: the desired count starts at the minimum
+    #: and target tracking moves it between the bounds.
+    tasks: TaskCount = field(default_factory=TaskCount)
+    #: The image tag every service runs, unless `services` overrides it. `latest` is mutable: pin a tag in prod.
+    image_tag: str = "latest"
+    #: Per-service exceptions, keyed by catalog name.
+    services: Mapping[str, ServiceOverrides] = field(default_factory=dict)
+    capacity: CapacityMix = field(default_factory=CapacityMix)
+    alb_deletion_protection: bool = True
+    #: Days CloudWatch keeps the services' logs (a value CloudWatch accepts; never "forever").
+    log_retention_days: int = 30
+    #: An ACM certificate in the region: adds an HTTPS listener and turns port 80 into a redirect.
+    certificate_arn: str = ""
+    #: The alias record in `ProjectSettings.hosted_zone_id` (when set); default `<project>-<environment>`.
+    dns_record_name: str = ""
 
-    def validate(self, name: str) -> None:
+    def validate(self, name: str, services: Mapping[str, ServiceSpec] = SERVICES) -> None:
         where = f"ENVIRONMENTS[{name!r}]"
         try:
             net = ipaddress.ip_network(self.vpc_cidr, strict=True)
@@ -156,20 +236,97 @@ class EnvironmentSettings:
                     "copy it from `aws sts get-caller-identity`, or leave the tuple empty",
                 )
 
-    def to_terraform(self, az_count: int) -> dict[str, Any]:
+        self.tasks.validate(f"{where}.tasks")
+        _check_image_tag(f"{where}.image_tag", self.image_tag)
+        for service, overrides in self.services.items():
+            if service not in services:
+                fail(
+                    f"{where}.services",
+                    service,
+                    f"overrides name a service of the catalog ({', '.join(services)})",
+                    "fix the name or remove the entry",
+                )
+            if overrides.tasks is not None:
+                overrides.tasks.validate(f"{where}.services[{service!r}].tasks")
+            if overrides.image_tag is not None:
+                _check_image_tag(f"{where}.services[{service!r}].image_tag", overrides.image_tag)
+        self.capacity.validate(f"{where}.capacity")
+        if not isinstance(self.alb_deletion_protection, bool):
+            fail(f"{where}.alb_deletion_protection", self.alb_deletion_protection, "True or False", "use True in prod")
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            fail(
+                f"{where}.log_retention_days",
+                self.log_retention_days,
+                f"CloudWatch accepts {', '.join(map(str, LOG_RETENTION_DAYS))} days",
+                "use 30 (or 7 for a short-lived environment)",
+            )
+        if self.certificate_arn and not re.fullmatch(
+            r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}", self.certificate_arn
+        ):
+            fail(
+                f"{where}.certificate_arn",
+                self.certificate_arn,
+                "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<uuid>), or '' for HTTP only",
+                "copy the ARN from the ACM console or `aws acm list-certificates`",
+            )
+        if self.dns_record_name and not re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", self.dns_record_name):
+            fail(
+                f"{where}.dns_record_name",
+                self.dns_record_name,
+                "one DNS label: lower-case letters, digits and inner hyphens, at most 63 characters",
+                "use e.g. 'store2018test'",
+            )
+
+    def to_terraform(
+        self, *, name: str, project: str, az_count: int, services: Mapping[str, ServiceSpec]
+    ) -> dict[str, Any]:
         """The entry as emitted into `local.environments`; keys are what constructs read."""
+        per_service = {}
+        for service in services:
+            overrides = self.services.get(service, ServiceOverrides())
+            tasks = overrides.tasks or self.tasks
+            per_service[service] = {
+                "min_tasks": tasks.minimum,
+                "max_tasks": tasks.maximum,
+                "image_tag": overrides.image_tag or self.image_tag,
+            }
         return {
             "vpc_cidr": self.vpc_cidr,
             "nat_gateway_count": self.nat_gateway_mode.gateway_count(az_count),
             "allowed_account_ids": list(self.allowed_account_ids),
+            "alb_deletion_protection": self.alb_deletion_protection,
+            "log_retention_days": self.log_retention_days,
+            "certificate_arn": self.certificate_arn,
+            "https_enabled": bool(self.certificate_arn),
+            "dns_record_name": self.dns_record_name or f"{project}-{name}",
+            "capacity": {
+                "fargate_base": self.capacity.fargate_base,
+                "fargate_weight": self.capacity.fargate_weight,
+                "fargate_spot_weight": self.capacity.fargate_spot_weight,
+            },
+            "services": per_service,
         }
 
 
-# The environments table: one entry per Terraform workspace. Course defaults for the CIDRs.
+# The environments table: one entry per Terraform workspace. The course's CIDRs, task count and DNS names.
 ENVIRONMENTS: Mapping[str, EnvironmentSettings] = MappingProxyType(
     {
-        "prod": EnvironmentSettings(vpc_cidr="192.168.0.0/16", nat_gateway_mode=NatGatewayMode.ONE_PER_AZ),
-        "staging": EnvironmentSettings(vpc_cidr="172.17.0.0/16", nat_gateway_mode=NatGatewayMode.SINGLE),
+        "prod": EnvironmentSettings(
+            vpc_cidr="192.168.0.0/16",
+            nat_gateway_mode=NatGatewayMode.ONE_PER_AZ,
+            tasks=TaskCount(minimum=2, maximum=6),
+            alb_deletion_protection=True,
+            log_retention_days=30,
+            dns_record_name="store2018",
+        ),
+        "staging": EnvironmentSettings(
+            vpc_cidr="172.17.0.0/16",
+            nat_gateway_mode=NatGatewayMode.SINGLE,
+            tasks=TaskCount(minimum=2, maximum=3),
+            alb_deletion_protection=False,  # staging is torn down and rebuilt freely
+            log_retention_days=7,
+            dns_record_name="store2018test",
+        ),
     }
 )
 
@@ -182,9 +339,17 @@ class ProjectSettings:
     project: str = "store2018"
     region: str = "us-west-2"
     az_count: int = 2
-    app_port: int = 80
     state_backend: StateBackendSettings = field(default_factory=StateBackendSettings)
     environments: Mapping[str, EnvironmentSettings] = field(default_factory=lambda: ENVIRONMENTS)
+    #: The service catalog (`catalog.SERVICES`).
+    services: Mapping[str, ServiceSpec] = field(default_factory=lambda: SERVICES)
+    #: Cloud Map private DNS namespace the services find each other in.
+    discovery_namespace: str = "microservices.private"
+    #: Publish the APIs' `public_paths` on the load balancer (the front end's browser page calls them).
+    #: False: only the front end is reachable from the internet; the APIs stay private.
+    expose_api_paths: bool = True
+    #: A public Route 53 hosted zone for the environments' alias records; '' creates no record.
+    hosted_zone_id: str = ""
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9-]{1,15}", self.project):
@@ -207,9 +372,67 @@ class ProjectSettings:
                 f"an integer from 2 (a load balancer needs two AZs) to {MAX_AZ_COUNT}",
                 "use 2, the course's layout",
             )
-        if isinstance(self.app_port, bool) or not isinstance(self.app_port, int) or not 1 <= self.app_port <= 65535:
-            fail("ProjectSettings.app_port", self.app_port, "a TCP port from 1 to 65535", "use 80")
+        if not re.fullmatch(r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", self.discovery_namespace):
+            fail(
+                "ProjectSettings.discovery_namespace",
+                self.discovery_namespace,
+                "a DNS name of two or more lower-case labels",
+                "use 'microservices.private'",
+            )
+        if self.hosted_zone_id and not re.fullmatch(r"Z[A-Z0-9]{1,31}", self.hosted_zone_id):
+            fail(
+                "ProjectSettings.hosted_zone_id",
+                self.hosted_zone_id,
+                "a Route 53 hosted zone id such as 'Z0123456789ABCDEFGHIJ', or '' for no DNS record",
+                "copy the id from `aws route53 list-hosted-zones`",
+            )
+        self._validate_services()
         self._validate_environments()
+
+    def _validate_services(self) -> None:
+        services = self.services
+        if not services:
+            fail("SERVICES", dict(services), "at least one service", "declare the course's four services")
+        for name, spec in services.items():
+            if not re.fullmatch(r"[a-z][a-z0-9]{1,14}", name):
+                fail(
+                    "SERVICES key",
+                    name,
+                    "2 to 15 lower-case letters or digits, starting with a letter (it names the service's resources)",
+                    "use e.g. 'payment'",
+                )
+            if not isinstance(spec, ServiceSpec):
+                fail(f"SERVICES[{name!r}]", spec, "a ServiceSpec(...)", "declare it with ServiceSpec(image=..., ...)")
+            spec.validate(name)
+            for variable, target in spec.api_base_variables.items():
+                if target not in services or not services[target].api_base_path:
+                    fail(
+                        f"SERVICES[{name!r}].api_base_variables[{variable!r}]",
+                        target,
+                        "the catalog name of a service that declares an api_base_path",
+                        f"use one of {[n for n, s in services.items() if s.api_base_path]}",
+                    )
+        defaults = [name for name, spec in services.items() if spec.default_route]
+        if len(defaults) != 1:
+            fail(
+                "SERVICES[...].default_route",
+                defaults,
+                "exactly one service is the load balancer's default route",
+                "set default_route=True on the web front end only",
+            )
+        for attribute in ("discovery_name", "public_paths"):
+            seen: dict[str, str] = {}
+            for name, spec in services.items():
+                values = getattr(spec, attribute)
+                for value in values if isinstance(values, tuple) else (values,):
+                    if value in seen:
+                        fail(
+                            f"SERVICES[{name!r}].{attribute}",
+                            value,
+                            f"unique across the catalog (SERVICES[{seen[value]!r}] has it too)",
+                            "give each service its own",
+                        )
+                    seen[value] = name
 
     def _validate_environments(self) -> None:
         if not self.environments:
@@ -243,7 +466,8 @@ class ProjectSettings:
                     "an EnvironmentSettings(...)",
                     "declare the entry with EnvironmentSettings(vpc_cidr=...)",
                 )
-            env.validate(name)
+            env.validate(name, self.services)
+            self._check_name_lengths(name)
         seen: dict[str, ipaddress.IPv4Network] = {}
         for name, env in self.environments.items():
             net = ipaddress.IPv4Network(env.vpc_cidr)
@@ -262,5 +486,30 @@ class ProjectSettings:
     def environment_names(self) -> list[str]:
         return list(self.environments)
 
+    def _check_name_lengths(self, environment: str) -> None:
+        """Load balancer and target group names carry the workspace and are capped at 32 characters."""
+        longest = max((n for n, s in self.services.items() if s.behind_load_balancer), key=len)
+        name = f"{environment}-{self.project}-{longest}"
+        if len(name) > NAME_LIMIT:
+            fail(
+                f"ENVIRONMENTS key {environment!r} with ProjectSettings.project and SERVICES key",
+                name,
+                f"target group names are '<environment>-<project>-<service>' and AWS caps them at {NAME_LIMIT} "
+                f"characters (this one has {len(name)})",
+                "shorten the environment, project or service name",
+            )
+
+    @property
+    def exposed_services(self) -> dict[str, ServiceSpec]:
+        """Services the load balancer forwards to: the default route, plus the APIs when published."""
+        return {
+            name: spec
+            for name, spec in self.services.items()
+            if spec.default_route or (self.expose_api_paths and spec.public_paths)
+        }
+
     def environments_to_terraform(self) -> dict[str, dict[str, Any]]:
-        return {name: env.to_terraform(self.az_count) for name, env in self.environments.items()}
+        return {
+            name: env.to_terraform(name=name, project=self.project, az_count=self.az_count, services=self.services)
+            for name, env in self.environments.items()
+        }

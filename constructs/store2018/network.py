@@ -7,6 +7,8 @@ setting (`nat_gateway_count`): one per AZ in prod, one shared in staging.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cdktf import Fn, TerraformCount, TerraformLocal, Token
 from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
 from cdktf_cdktf_provider_aws.eip import Eip
@@ -37,7 +39,13 @@ class Network(Construct):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, workspace: WorkspaceSelection, az_count: int, app_port: int
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        workspace: WorkspaceSelection,
+        az_count: int,
+        app_ports: Sequence[int],
     ) -> None:
         super().__init__(scope, construct_id)
         name = workspace.resource_name
@@ -126,7 +134,7 @@ class Network(Construct):
             "tasks_sg",
             name=name("tasks"),
             vpc_id=vpc.id,
-            description="Store2018 ECS tasks: the app port from the load balancer only",
+            description="Store2018 ECS tasks: the services' ports from the load balancer only",
             tags={"Name": name("tasks")},
         )
         for port in PUBLIC_LISTENER_PORTS:
@@ -140,26 +148,27 @@ class Network(Construct):
                 to_port=port,
                 cidr_ipv4=ANYWHERE,
             )
-        VpcSecurityGroupEgressRule(
-            self,
-            "alb_egress_tasks",
-            security_group_id=alb_sg.id,
-            description="To the tasks' app port",
-            ip_protocol="tcp",
-            from_port=app_port,
-            to_port=app_port,
-            referenced_security_group_id=tasks_sg.id,
-        )
-        VpcSecurityGroupIngressRule(
-            self,
-            "tasks_ingress_alb",
-            security_group_id=tasks_sg.id,
-            description="App port from the load balancer",
-            ip_protocol="tcp",
-            from_port=app_port,
-            to_port=app_port,
-            referenced_security_group_id=alb_sg.id,
-        )
+        for port in sorted(set(app_ports)):
+            VpcSecurityGroupEgressRule(
+                self,
+                f"alb_egress_tasks_{port}",
+                security_group_id=alb_sg.id,
+                description=f"To the tasks' port {port}",
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                referenced_security_group_id=tasks_sg.id,
+            )
+            VpcSecurityGroupIngressRule(
+                self,
+                f"tasks_ingress_alb_{port}",
+                security_group_id=tasks_sg.id,
+                description=f"Port {port} from the load balancer",
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                referenced_security_group_id=alb_sg.id,
+            )
         VpcSecurityGroupIngressRule(
             self,
             "tasks_ingress_self",

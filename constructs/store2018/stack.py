@@ -1,13 +1,24 @@
-"""The product's one stack: provider, S3 backend, workspace selection and the network."""
+"""The product's one stack: provider, S3 backend, workspace selection, network, load balancer,
+cluster and one Fargate service per catalog entry."""
 
 from __future__ import annotations
 
 from cdktf import S3Backend, TerraformOutput, TerraformStack
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
+from store2018.cluster import Cluster
 from store2018.config import ProjectSettings
+from store2018.load_balancer import LoadBalancer
 from store2018.network import Network
+from store2018.service import FargateService, LoadBalancerAttachment
 from store2018.workspace import WorkspaceSelection
 
 # S3-native state locking (`use_lockfile`) needs Terraform 1.10 or newer.
@@ -47,8 +58,71 @@ class Store2018Stack(TerraformStack):
             ],
         )
 
-        network = Network(self, "network", workspace=workspace, az_count=settings.az_count, app_port=settings.app_port)
+        services = settings.services
+        exposed = settings.exposed_services
+        network = Network(
+            self,
+            "network",
+            workspace=workspace,
+            az_count=settings.az_count,
+            app_ports=[spec.container_port for spec in exposed.values()],
+        )
+        cluster = Cluster(
+            self, "cluster", workspace=workspace, vpc_id=network.vpc_id, namespace=settings.discovery_namespace
+        )
+        load_balancer = LoadBalancer(
+            self,
+            "load_balancer",
+            workspace=workspace,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.public_subnet_ids,
+            security_group_id=network.alb_security_group_id,
+            exposed=exposed,
+            # Catalog order: appending a service never renumbers the existing rules.
+            rule_priorities={service: 10 * (i + 1) for i, service in enumerate(services)},
+            hosted_zone_id=settings.hosted_zone_id,
+        )
+        trust = ecs_tasks_trust_policy(self)
+        deployed = {}
+        for service, spec in services.items():
+            deployed[service] = FargateService(
+                self,
+                f"service_{service}",
+                service=service,
+                spec=spec,
+                environment=container_environment(settings, service),
+                workspace=workspace,
+                region=settings.region,
+                cluster=cluster,
+                subnet_ids=network.private_subnet_ids,
+                security_group_id=network.tasks_security_group_id,
+                assume_role_policy=trust,
+                load_balancer=(
+                    LoadBalancerAttachment(
+                        target_group_arn=load_balancer.target_group_arns[service],
+                        request_count_label=load_balancer.request_count_labels[service],
+                        listeners=load_balancer.routes[service],
+                    )
+                    if service in exposed
+                    else None
+                ),
+            )
 
+        TerraformOutput(self, "application_url", value=load_balancer.url, description="Where the store answers")
+        TerraformOutput(self, "load_balancer_dns_name", value=load_balancer.dns_name)
+        TerraformOutput(self, "cluster_name", value=cluster.cluster_name, description="The workspace's ECS cluster")
+        TerraformOutput(
+            self,
+            "service_names",
+            value={service: d.service_name for service, d in deployed.items()},
+            description="ECS service names, by catalog name",
+        )
+        TerraformOutput(
+            self,
+            "discovery_namespace",
+            value=cluster.namespace_name,
+            description="Cloud Map namespace: <discovery name>.<namespace> resolves inside the VPC",
+        )
         TerraformOutput(self, "vpc_id", value=network.vpc_id, description="The workspace's VPC")
         TerraformOutput(
             self,
@@ -71,3 +145,37 @@ class Store2018Stack(TerraformStack):
 
         self.workspace = workspace
         self.network = network
+
+
+def container_environment(settings: ProjectSettings, service: str) -> dict[str, str]:
+    """A service's variables: its own, plus other services' API base URLs from their catalog entries."""
+    spec = settings.services[service]
+    environment = dict(spec.environment)
+    for variable, target in spec.api_base_variables.items():
+        callee = settings.services[target]
+        environment[variable] = f"http://{callee.discovery_name}.{settings.discovery_namespace}{callee.api_base_path}"
+    return environment
+
+
+def ecs_tasks_trust_policy(scope: Construct) -> str:
+    """Who may assume the services' roles: ECS tasks, on behalf of this account only."""
+    account = DataAwsCallerIdentity(scope, "account")
+    document = DataAwsIamPolicyDocument(
+        scope,
+        "ecs_tasks_trust",
+        statement=[
+            DataAwsIamPolicyDocumentStatement(
+                actions=["sts:AssumeRole"],
+                principals=[
+                    DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=["ecs-tasks.amazonaws.com"])
+                ],
+                # Guards against the confused-deputy problem.
+                condition=[
+                    DataAwsIamPolicyDocumentStatementCondition(
+                        test="StringEquals", variable="aws:SourceAccount", values=[account.account_id]
+                    )
+                ],
+            )
+        ],
+    )
+    return document.json

@@ -17,6 +17,7 @@ from typing import Any
 from cdktf import (
     DataResource,
     Fn,
+    IResolvable,
     Precondition,
     TerraformLocal,
     TerraformResourceLifecycle,
@@ -70,20 +71,26 @@ class WorkspaceSelection(Construct):
         local.override_logical_id(name)  # a readable, stable `local.<name>`
         return local
 
-    def _get(self, key: str) -> Any:
+    def _get(self, key: str, *path: str) -> Any:
         if key not in self._keys:
             raise KeyError(f"environment setting {key!r} is not in the environments table; known: {sorted(self._keys)}")
-        return Fn.lookup(self._selected.as_any_map, key)
+        value = Fn.lookup(self._selected.as_any_map, key)
+        for part in path:  # nested entries, e.g. ("services", "account", "min_tasks")
+            value = Fn.lookup(value, part)
+        return value
 
-    def string(self, key: str) -> str:
+    def string(self, key: str, *path: str) -> str:
         """This workspace's value of a string setting, e.g. `string("vpc_cidr")`."""
-        return Token.as_string(self._get(key))
+        return Token.as_string(self._get(key, *path))
 
-    def number(self, key: str) -> float:
-        return Token.as_number(self._get(key))
+    def number(self, key: str, *path: str) -> float:
+        return Token.as_number(self._get(key, *path))
 
-    def string_list(self, key: str) -> list[str]:
-        return Token.as_list(self._get(key))
+    def boolean(self, key: str, *path: str) -> IResolvable:
+        return Token.as_any(self._get(key, *path))
+
+    def string_list(self, key: str, *path: str) -> list[str]:
+        return Token.as_list(self._get(key, *path))
 
     def resource_name(self, *parts: str) -> str:
         """The name of a cloud resource: `<workspace>-<project>-<parts...>`, e.g. `prod-store2018-vpc`."""

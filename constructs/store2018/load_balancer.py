@@ -1,0 +1,187 @@
+"""The internet-facing Application Load Balancer: listeners, path rules, target groups, optional DNS.
+
+HTTP only by default. When the workspace has a certificate (`certificate_arn`), an HTTPS
+listener is added and port 80 redirects to 443; that choice is made by Terraform per
+workspace, so one synthesis serves both. The front end is the default route; each API
+with `public_paths` gets a path rule (the front end's browser page calls them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from cdktf import Fn, TerraformCount, TerraformLocal, TerraformResource, Token
+from cdktf_cdktf_provider_aws.lb import Lb
+from cdktf_cdktf_provider_aws.lb_listener import LbListener, LbListenerDefaultAction
+from cdktf_cdktf_provider_aws.lb_listener_rule import (
+    LbListenerRule,
+    LbListenerRuleAction,
+    LbListenerRuleCondition,
+    LbListenerRuleConditionPathPattern,
+)
+from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGroupHealthCheck
+from cdktf_cdktf_provider_aws.route53_record import Route53Record, Route53RecordAlias
+from constructs import Construct
+
+from store2018.catalog import ServiceSpec
+from store2018.workspace import WorkspaceSelection
+
+# AWS's recommended policy: TLS 1.3 and 1.2 only, forward-secret ciphers.
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+# Seconds a target drains before removal: long enough for in-flight requests, far below AWS's 300.
+DEREGISTRATION_DELAY_SECONDS = 30
+
+
+class LoadBalancer(Construct):
+    """ALB in the public subnets with a target group per exposed service.
+
+    Exposes `target_group_arns` and `request_count_labels` (per exposed service),
+    `routes` (what a service behind the ALB must be created after), `dns_name` and `url`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        workspace: WorkspaceSelection,
+        vpc_id: str,
+        subnet_ids: Sequence[str],
+        security_group_id: str,
+        exposed: Mapping[str, ServiceSpec],
+        rule_priorities: Mapping[str, int],
+        hosted_zone_id: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        name = workspace.resource_name
+
+        alb = Lb(
+            self,
+            "alb",
+            name=name(),
+            internal=False,
+            load_balancer_type="application",
+            subnets=list(subnet_ids),
+            security_groups=[security_group_id],
+            drop_invalid_header_fields=True,
+            enable_deletion_protection=workspace.boolean("alb_deletion_protection"),
+        )
+
+        groups = {
+            service: LbTargetGroup(
+                self,
+                f"target_{service}",
+                name=name(service),
+                vpc_id=vpc_id,
+                port=spec.container_port,
+                protocol="HTTP",
+                target_type="ip",  # Fargate tasks (awsvpc) register by IP address
+                deregistration_delay=str(DEREGISTRATION_DELAY_SECONDS),
+                health_check=LbTargetGroupHealthCheck(
+                    path=spec.health_check_path,
+                    matcher="200",
+                    protocol="HTTP",
+                    interval=15,
+                    timeout=5,
+                    healthy_threshold=2,
+                    unhealthy_threshold=3,
+                ),
+            )
+            for service, spec in exposed.items()
+        }
+        (front_end,) = (service for service, spec in exposed.items() if spec.default_route)
+        forward_to_front_end = LbListenerDefaultAction(type="forward", target_group_arn=groups[front_end].arn)
+
+        certificate_arn = workspace.string("certificate_arn")
+        https_enabled = self._local("https_enabled", workspace.boolean("https_enabled"))
+        https = LbListener(
+            self,
+            "https",
+            count=TerraformCount.of(Token.as_number(Fn.conditional(https_enabled.as_boolean, 1, 0))),
+            load_balancer_arn=alb.arn,
+            port=443,
+            protocol="HTTPS",
+            ssl_policy=TLS_POLICY,
+            certificate_arn=certificate_arn,
+            default_action=[forward_to_front_end],
+        )
+        http = LbListener(
+            self,
+            "http",
+            load_balancer_arn=alb.arn,
+            port=80,
+            protocol="HTTP",
+            default_action=[
+                LbListenerDefaultAction(
+                    type=Token.as_string(Fn.conditional(https_enabled.as_boolean, "redirect", "forward")),
+                    target_group_arn=Token.as_string(
+                        Fn.conditional(https_enabled.as_boolean, Token.null_value(), groups[front_end].arn)
+                    ),
+                )
+            ],
+        )
+        # The redirect block exists only with HTTPS; typed bindings cannot express an optional block.
+        http.add_override(
+            "default_action.0.dynamic.redirect",
+            {
+                "for_each": Fn.conditional(https_enabled.as_boolean, [1], []),
+                "content": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"},
+            },
+        )
+        # Path rules go on the listener that serves the application: HTTPS when there is one.
+        app_listener_arn = self._local(
+            "app_listener_arn",
+            f"${{local.https_enabled ? {_address(https)}[0].arn : {_address(http)}.arn}}",
+        )
+
+        rules: dict[str, TerraformResource] = {}
+        for service, spec in exposed.items():
+            if spec.default_route:
+                continue
+            rules[service] = LbListenerRule(
+                self,
+                f"rule_{service}",
+                listener_arn=app_listener_arn.as_string,
+                priority=rule_priorities[service],
+                action=[LbListenerRuleAction(type="forward", target_group_arn=groups[service].arn)],
+                condition=[
+                    LbListenerRuleCondition(
+                        path_pattern=LbListenerRuleConditionPathPattern(values=list(spec.public_paths))
+                    )
+                ],
+            )
+
+        host = alb.dns_name
+        if hosted_zone_id:
+            record = Route53Record(
+                self,
+                "dns",
+                zone_id=hosted_zone_id,
+                name=workspace.string("dns_record_name"),
+                type="A",
+                alias=Route53RecordAlias(name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=True),
+            )
+            host = record.fqdn
+
+        self.url: str = Fn.format("%s://%s", [Fn.conditional(https_enabled.as_boolean, "https", "http"), host])
+        self.dns_name: str = alb.dns_name
+        self.target_group_arns: dict[str, str] = {service: group.arn for service, group in groups.items()}
+        #: `resource_label` of ALBRequestCountPerTarget scaling, per exposed service.
+        self.request_count_labels: dict[str, str] = {
+            service: f"{alb.arn_suffix}/{group.arn_suffix}" for service, group in groups.items()
+        }
+        #: Per exposed service, what routes traffic to its target group: ECS refuses a target group
+        #: that no listener uses, so the service is created after these.
+        self.routes: dict[str, list[TerraformResource]] = {
+            service: [http, https, *([rules[service]] if service in rules else [])] for service in exposed
+        }
+
+    def _local(self, local_name: str, expression: Any) -> TerraformLocal:
+        local = TerraformLocal(self, local_name, expression)
+        local.override_logical_id(local_name)
+        return local
+
+
+def _address(resource: TerraformResource) -> str:
+    return f"{resource.terraform_resource_type}.{resource.friendly_unique_id}"

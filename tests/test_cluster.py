@@ -1,0 +1,36 @@
+"""The cluster construct: ECS cluster, its capacity providers and the Cloud Map namespace."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from conftest import ref, resource_named, synth
+
+from store2018.config import ProjectSettings
+
+
+def test_cluster_has_container_insights_and_both_fargate_providers(template: dict[str, Any]) -> None:
+    address, cluster = resource_named(template, "aws_ecs_cluster", "cluster")
+    assert cluster == {
+        "name": "${local.workspace}-store2018-cluster",
+        "setting": [{"name": "containerInsights", "value": "enabled"}],
+    }
+    _, providers = resource_named(template, "aws_ecs_cluster_capacity_providers", "cluster_capacity_providers")
+    assert providers == {
+        "cluster_name": ref("aws_ecs_cluster", address, "name"),
+        "capacity_providers": ["FARGATE", "FARGATE_SPOT"],
+    }
+
+
+def test_discovery_namespace_is_private_to_the_vpc(template: dict[str, Any]) -> None:
+    vpc = resource_named(template, "aws_vpc", "network_vpc")[0]
+    _, namespace = resource_named(template, "aws_service_discovery_private_dns_namespace", "cluster_namespace")
+    assert namespace["name"] == "microservices.private"
+    assert namespace["vpc"] == ref("aws_vpc", vpc, "id")
+
+
+def test_namespace_is_a_setting() -> None:
+    template = json.loads(synth(ProjectSettings(discovery_namespace="store.internal")))
+    _, namespace = resource_named(template, "aws_service_discovery_private_dns_namespace", "cluster_namespace")
+    assert namespace["name"] == "store.internal"

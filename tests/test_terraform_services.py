@@ -1,0 +1,259 @@
+"""The services in each workspace's plan: real Terraform and the AWS provider against moto.
+
+What varies per workspace is an expression in the synthesis, so it is checked here, on the
+plans. Container definitions are decoded from the plan and validated against the ECS API's
+own request model (botocore's `RegisterTaskDefinition` input shape).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.validate import ParamValidator
+from tfharness import MotoServer, TerraformWorkdir, planned_resources
+
+from store2018.app import STACK_NAME, build_app
+from store2018.catalog import SERVICES
+from store2018.config import ENVIRONMENTS, ProjectSettings
+from store2018.stack import container_environment
+
+pytestmark = pytest.mark.terraform
+
+WORKSPACES = sorted(ENVIRONMENTS)
+# workspace: (task bounds, ALB deletion protection, log retention days), as the environments table says
+EXPECTED = {"prod": ((2, 6), True, 30), "staging": ((2, 3), False, 7)}
+CERTIFICATE = "arn:aws:acm:us-west-2:123456789012:certificate/0f3c1e2a-1b2c-4d5e-8f90-123456789abc"
+ZONE = "Z0123456789ABCDEFGHIJ"
+
+
+def by_name(plan: dict[str, Any], resource_type: str, key: str = "name") -> dict[str, dict[str, Any]]:
+    return {r["values"][key]: r["values"] for r in planned_resources(plan, resource_type)}
+
+
+def container_definitions(plan: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Each task definition's container definitions, decoded: they must be fully known at plan."""
+    decoded = {}
+    for family, task in by_name(plan, "aws_ecs_task_definition", "family").items():
+        assert "container_definitions" in task, f"{family}: container definitions unknown at plan"
+        decoded[family] = json.loads(task["container_definitions"])
+    return decoded
+
+
+def test_expected_values_follow_the_environments_table() -> None:
+    for workspace, ((low, high), protection, retention) in EXPECTED.items():
+        env = ENVIRONMENTS[workspace]
+        assert (env.tasks.minimum, env.tasks.maximum, env.alb_deletion_protection) == (low, high, protection)
+        assert env.log_retention_days == retention
+
+
+@pytest.mark.parametrize("workspace", WORKSPACES)
+def test_four_services_with_their_counts(plans: dict[str, dict[str, Any]], workspace: str) -> None:
+    plan = plans[workspace]
+    (low, high), _, _ = EXPECTED[workspace]
+    services = by_name(plan, "aws_ecs_service")
+    assert sorted(services) == [f"{workspace}-store2018-{s}" for s in sorted(SERVICES)]
+    for service in services.values():
+        assert service["desired_count"] == low == 2  # the course's task count
+        assert "launch_type" not in service  # capacity comes from the strategy (unknown = computed)
+        assert sorted(
+            (c["capacity_provider"], c["base"], c["weight"]) for c in service["capacity_provider_strategy"]
+        ) == [
+            ("FARGATE", 1, 1),
+            ("FARGATE_SPOT", 0, 0),
+        ]
+        assert service["network_configuration"][0]["assign_public_ip"] is False
+        assert service["deployment_circuit_breaker"] == [{"enable": True, "rollback": True}]
+    targets = planned_resources(plan, "aws_appautoscaling_target")
+    assert sorted((t["values"]["min_capacity"], t["values"]["max_capacity"]) for t in targets) == [(low, high)] * 4
+    (cluster,) = planned_resources(plan, "aws_ecs_cluster")
+    assert cluster["values"]["name"] == f"{workspace}-store2018-cluster"
+
+
+@pytest.mark.parametrize("workspace", WORKSPACES)
+def test_one_registry_per_service_and_one_attachment_per_exposed_service(
+    plans: dict[str, dict[str, Any]], workspace: str
+) -> None:
+    plan = plans[workspace]
+    for service in planned_resources(plan, "aws_ecs_service"):
+        values = service["values"]
+        assert len(values["service_registries"]) == 1, service["address"]
+        (attachment,) = values["load_balancer"]  # every course service is exposed (front end + three APIs)
+        name = values["name"].removeprefix(f"{workspace}-store2018-")
+        assert (attachment["container_name"], attachment["container_port"]) == (name, 80)
+        assert values["health_check_grace_period_seconds"] == 60
+    discovery = by_name(plan, "aws_service_discovery_service")
+    assert sorted(discovery) == ["api-account", "api-inventory", "api-shopping", "app-store2018"]
+    for entry in discovery.values():
+        config = entry["dns_config"][0]
+        assert config["routing_policy"] == "MULTIVALUE"
+        assert config["dns_records"] == [{"ttl": 10, "type": "A"}]
+    (namespace,) = planned_resources(plan, "aws_service_discovery_private_dns_namespace")
+    assert namespace["values"]["name"] == "microservices.private"
+
+
+@pytest.mark.parametrize("workspace", WORKSPACES)
+def test_container_definitions_field_by_field(plans: dict[str, dict[str, Any]], workspace: str) -> None:
+    plan = plans[workspace]
+    log_groups = by_name(plan, "aws_cloudwatch_log_group")
+    definitions = container_definitions(plan)
+    assert sorted(definitions) == [f"{workspace}-store2018-{s}" for s in sorted(SERVICES)]
+    for service, spec in SERVICES.items():
+        (container,) = definitions[f"{workspace}-store2018-{service}"]
+        log_group = f"/ecs/{workspace}-store2018/{service}"
+        assert log_group in log_groups
+        expected: dict[str, Any] = {
+            "name": service,
+            "image": f"{spec.image}:latest",
+            "essential": True,
+            "portMappings": [{"containerPort": 80, "hostPort": 80, "protocol": "tcp"}],
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {"awslogs-group": log_group, "awslogs-region": "us-west-2", "awslogs-stream-prefix": "ecs"},
+            },
+        }
+        environment = container_environment(ProjectSettings(), service)
+        if environment:
+            expected["environment"] = [{"name": k, "value": v} for k, v in sorted(environment.items())]
+        assert container == expected
+
+
+@pytest.mark.parametrize("workspace", WORKSPACES)
+def test_front_end_finds_the_apis_by_their_cloud_map_names(plans: dict[str, dict[str, Any]], workspace: str) -> None:
+    plan = plans[workspace]
+    (front_end,) = container_definitions(plan)[f"{workspace}-store2018-store2018"]
+    variables = {v["name"]: v["value"] for v in front_end["environment"]}
+    (namespace,) = planned_resources(plan, "aws_service_discovery_private_dns_namespace")
+    registered = {f"{name}.{namespace['values']['name']}" for name in by_name(plan, "aws_service_discovery_service")}
+    assert variables == {
+        "ACCOUNT_SERVICE_API_BASE": "http://api-account.microservices.private/api",
+        "INVENTORY_SERVICE_API_BASE": "http://api-inventory.microservices.private/api",
+        "SHOPPING_SERVICE_API_BASE": "http://api-shopping.microservices.private/api",
+    }
+    for url in variables.values():
+        host = url.removeprefix("http://").split("/")[0]
+        assert host in registered
+
+
+@pytest.mark.parametrize("workspace", WORKSPACES)
+def test_task_definitions_satisfy_the_ecs_api_model(plans: dict[str, dict[str, Any]], workspace: str) -> None:
+    shape = (
+        botocore.session.get_session().get_service_model("ecs").operation_model("RegisterTaskDefinition").input_shape
+    )
+    validator = ParamValidator()
+    for family, task in by_name(plans[workspace], "aws_ecs_task_definition", "family").items():
+        request = {
+            "family": family,
+            "containerDefinitions": json.loads(task["container_definitions"]),
+            "cpu": task["cpu"],
+            "memory": task["memory"],
+            "networkMode": task["network_mode"],
+            "requiresCompatibilities": task["requires_compatibilities"],
+            "runtimePlatform": {
+                "operatingSystemFamily": task["runtime_platform"][0]["operating_system_family"],
+                "cpuArchitecture": task["runtime_platform"][0]["cpu_architecture"],
+            },
+            # Known only after apply; any ARN shape will do for the model check.
+            "executionRoleArn": "arn:aws:iam::123456789012:role/execution",
+            "taskRoleArn": "arn:aws:iam::123456789012:role/task",
+        }
+        report = validator.validate(request, shape)
+        assert not report.has_errors(), f"{family}:\n{report.generate_report()}"
+        assert (task["cpu"], task["memory"], task["network_mode"]) == ("256", "512", "awsvpc")
+
+
+def test_the_model_check_catches_a_bad_definition() -> None:
+    shape = (
+        botocore.session.get_session().get_service_model("ecs").operation_model("RegisterTaskDefinition").input_shape
+    )
+    bad = {"family": "x", "containerDefinitions": [{"name": "x", "portMappings": [{"containerPort": "80"}]}]}
+    assert "Invalid type for parameter containerDefinitions[0].portMappings[0].containerPort" in (
+        ParamValidator().validate(bad, shape).generate_report()
+    )
+
+
+@pytest.mark.parametrize("workspace", WORKSPACES)
+def test_load_balancer_listener_and_health_checks(plans: dict[str, dict[str, Any]], workspace: str) -> None:
+    plan = plans[workspace]
+    _, protection, retention = EXPECTED[workspace]
+    (alb,) = planned_resources(plan, "aws_lb")
+    assert alb["values"]["name"] == f"{workspace}-store2018"
+    assert alb["values"]["internal"] is False and alb["values"]["drop_invalid_header_fields"] is True
+    assert alb["values"]["enable_deletion_protection"] is protection
+    groups = by_name(plan, "aws_lb_target_group")
+    assert {name: (g["health_check"][0]["path"], g["health_check"][0]["matcher"]) for name, g in groups.items()} == {
+        f"{workspace}-store2018-account": ("/api/healthcheck", "200"),
+        f"{workspace}-store2018-inventory": ("/api/healthcheck", "200"),
+        f"{workspace}-store2018-shopping": ("/api/healthcheck", "200"),
+        f"{workspace}-store2018-store2018": ("/healthcheck", "200"),
+    }
+    assert {(g["target_type"], g["deregistration_delay"]) for g in groups.values()} == {("ip", "30")}
+    (http,) = planned_resources(plan, "aws_lb_listener")  # no certificate: HTTP only
+    (action,) = http["values"]["default_action"]
+    assert (http["values"]["port"], action["type"], action["redirect"]) == (80, "forward", [])
+    rules = planned_resources(plan, "aws_lb_listener_rule")
+    assert sorted(r["values"]["condition"][0]["path_pattern"][0]["values"][0] for r in rules) == [
+        "/api/cart*",
+        "/api/consumers*",
+        "/api/products*",
+    ]
+    assert {g["retention_in_days"] for g in by_name(plan, "aws_cloudwatch_log_group").values()} == {retention}
+
+
+@pytest.fixture(scope="module")
+def https_plans(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """A variant: prod has a certificate and both workspaces a DNS record; staging stays HTTP."""
+    environments = dict(ENVIRONMENTS)
+    environments["prod"] = ENVIRONMENTS["prod"].__class__(
+        **{**ENVIRONMENTS["prod"].__dict__, "certificate_arn": CERTIFICATE}
+    )
+    folder = tmp_path_factory.mktemp("https")
+    build_app(
+        outdir=str(folder / "out"), settings=ProjectSettings(environments=environments, hosted_zone_id=ZONE)
+    ).synth()
+    workdir = TerraformWorkdir(folder / "out" / "stacks" / STACK_NAME, folder / "work", moto)
+    return {ws: workdir.plan_json(ws) for ws in WORKSPACES}
+
+
+def test_with_a_certificate_http_redirects_and_https_serves(https_plans: dict[str, dict[str, Any]]) -> None:
+    listeners = {r["values"]["port"]: r["values"] for r in planned_resources(https_plans["prod"], "aws_lb_listener")}
+    assert sorted(listeners) == [80, 443]
+    (redirect,) = listeners[80]["default_action"]
+    assert redirect["type"] == "redirect"
+    assert redirect["redirect"] == [
+        {"host": "#{host}", "path": "/#{path}", "port": "443", "protocol": "HTTPS", "query": "#{query}",
+         "status_code": "HTTP_301"}
+    ]  # fmt: skip
+    https = listeners[443]
+    assert (https["protocol"], https["certificate_arn"]) == ("HTTPS", CERTIFICATE)
+    assert https["ssl_policy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert https["default_action"][0]["type"] == "forward"
+
+    staging = planned_resources(https_plans["staging"], "aws_lb_listener")
+    assert [(r["values"]["port"], r["values"]["default_action"][0]["type"]) for r in staging] == [(80, "forward")]
+
+
+def test_dns_records_carry_the_course_names(https_plans: dict[str, dict[str, Any]]) -> None:
+    names = {
+        ws: [r["values"]["name"] for r in planned_resources(p, "aws_route53_record")] for ws, p in https_plans.items()
+    }
+    assert names == {"prod": ["store2018"], "staging": ["store2018test"]}
+    for plan in https_plans.values():
+        (record,) = planned_resources(plan, "aws_route53_record")
+        assert (record["values"]["zone_id"], record["values"]["type"]) == (ZONE, "A")
+
+
+def test_each_workspace_creates_the_same_resources_but_nat(plans: dict[str, Any]) -> None:
+    created = {
+        ws: sorted(c["address"] for c in plan["resource_changes"] if c["change"]["actions"] == ["create"])
+        for ws, plan in plans.items()
+    }
+    assert len(created["prod"]) == 81
+    # staging shares one NAT gateway: one gateway and one EIP fewer, nothing else differs.
+    assert sorted(set(created["prod"]) - set(created["staging"])) == [
+        "aws_eip.network_nat_eip_333844B5[1]",
+        "aws_nat_gateway.network_nat_B2CD8D5F[1]",
+    ]
+    assert set(created["staging"]) <= set(created["prod"])
