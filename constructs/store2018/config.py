@@ -1,7 +1,8 @@
 """Every setting of the project, typed and validated at synth.
 
-This module is the one place to edit: the state backend, the provider region, the
-network layout and the table of environments (one entry per Terraform workspace).
+This module and `catalog.py` (the services) are the places to edit: the state backend, the
+provider region, the network layout, the load balancer's options and the table of
+environments (one entry per Terraform workspace).
 Each value is checked when the settings are built; a mistake raises `ConfigError`
 with the setting, the value given, what is allowed and how to fix it.
 """
