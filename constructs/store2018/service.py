@@ -163,8 +163,10 @@ class FargateService(Construct):
                 routing_policy="MULTIVALUE",
                 dns_records=[ServiceDiscoveryServiceDnsConfigDnsRecords(type="A", ttl=DISCOVERY_TTL_SECONDS)],
             ),
-            # ECS reports task health to Cloud Map itself.
-            health_check_custom_config=ServiceDiscoveryServiceHealthCheckCustomConfig(),
+            # ECS reports task health to Cloud Map itself. AWS fixes the threshold at 1 and provider 6.x
+            # deprecates the argument, but an empty block is not kept in state and forces a replacement
+            # on every plan (hashicorp/terraform-provider-aws#44285), which fails while tasks are registered.
+            health_check_custom_config=ServiceDiscoveryServiceHealthCheckCustomConfig(failure_threshold=1),
         )
 
         capacity = ("capacity",)
