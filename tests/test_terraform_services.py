@@ -8,6 +8,7 @@ own request model (botocore's `RegisterTaskDefinition` input shape).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import botocore.session
@@ -205,10 +206,7 @@ def test_load_balancer_listener_and_health_checks(plans: dict[str, dict[str, Any
 @pytest.fixture(scope="module")
 def https_plans(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     """A variant: prod has a certificate and both workspaces a DNS record; staging stays HTTP."""
-    environments = dict(ENVIRONMENTS)
-    environments["prod"] = ENVIRONMENTS["prod"].__class__(
-        **{**ENVIRONMENTS["prod"].__dict__, "certificate_arn": CERTIFICATE}
-    )
+    environments = {**ENVIRONMENTS, "prod": replace(ENVIRONMENTS["prod"], certificate_arn=CERTIFICATE)}
     folder = tmp_path_factory.mktemp("https")
     build_app(
         outdir=str(folder / "out"), settings=ProjectSettings(environments=environments, hosted_zone_id=ZONE)
