@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 from conftest import synth
 
-from store2018.config import EnvironmentSettings, NatGatewayMode, ProjectSettings, StateBackendSettings
+from store2018.config import (
+    CapacityMix,
+    EnvironmentSettings,
+    NatGatewayMode,
+    ProjectSettings,
+    ServiceOverrides,
+    StateBackendSettings,
+    TaskCount,
+)
 
 
 def test_s3_backend_encrypts_and_locks_with_s3(template: dict[str, Any]) -> None:
@@ -118,3 +126,17 @@ def test_constructs_read_only_declared_environment_settings() -> None:
     with pytest.raises(KeyError, match="'vpc_cird' is not in the environments table; known: \\['vpc_cidr'\\]"):
         selection.string("vpc_cird")
     assert selection.resource_name("alb") == f"{selection.name}-p-alb"
+
+
+def test_per_service_overrides_and_capacity_mix_reach_the_table() -> None:
+    prod = EnvironmentSettings(
+        vpc_cidr="192.168.0.0/16",
+        image_tag="1.4.2",
+        capacity=CapacityMix(fargate_base=2, fargate_weight=1, fargate_spot_weight=3),
+        services={"account": ServiceOverrides(tasks=TaskCount(minimum=3, maximum=8), image_tag="1.5.0")},
+    )
+    template = json.loads(synth(ProjectSettings(environments={"prod": prod})))
+    entry = template["locals"]["environments"]["prod"]
+    assert entry["services"]["account"] == {"min_tasks": 3, "max_tasks": 8, "image_tag": "1.5.0"}
+    assert entry["services"]["inventory"] == {"min_tasks": 2, "max_tasks": 4, "image_tag": "1.4.2"}
+    assert entry["capacity"] == {"fargate_base": 2, "fargate_weight": 1, "fargate_spot_weight": 3}
