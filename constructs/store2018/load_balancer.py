@@ -9,9 +9,8 @@ with `public_paths` gets a path rule (the front end's browser page calls them).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-from cdktf import Fn, TerraformCount, TerraformLocal, TerraformResource, Token
+from cdktf import Fn, TerraformCount, TerraformResource, Token
 from cdktf_cdktf_provider_aws.lb import Lb
 from cdktf_cdktf_provider_aws.lb_listener import LbListener, LbListenerDefaultAction
 from cdktf_cdktf_provider_aws.lb_listener_rule import (
@@ -25,6 +24,7 @@ from cdktf_cdktf_provider_aws.route53_record import Route53Record, Route53Record
 from constructs import Construct
 
 from store2018.catalog import ServiceSpec
+from store2018.expressions import address, named_local
 from store2018.workspace import WorkspaceSelection
 
 # AWS's recommended policy: TLS 1.3 and 1.2 only, forward-secret ciphers.
@@ -94,7 +94,7 @@ class LoadBalancer(Construct):
         forward_to_front_end = LbListenerDefaultAction(type="forward", target_group_arn=groups[front_end].arn)
 
         certificate_arn = workspace.string("certificate_arn")
-        https_enabled = self._local("https_enabled", workspace.boolean("https_enabled"))
+        https_enabled = named_local(self, "https_enabled", workspace.boolean("https_enabled"))
         https = LbListener(
             self,
             "https",
@@ -130,9 +130,10 @@ class LoadBalancer(Construct):
             },
         )
         # Path rules go on the listener that serves the application: HTTPS when there is one.
-        app_listener_arn = self._local(
+        app_listener_arn = named_local(
+            self,
             "app_listener_arn",
-            f"${{local.https_enabled ? {_address(https)}[0].arn : {_address(http)}.arn}}",
+            f"${{local.https_enabled ? {address(https)}[0].arn : {address(http)}.arn}}",
         )
 
         rules: dict[str, TerraformResource] = {}
@@ -176,12 +177,3 @@ class LoadBalancer(Construct):
         self.routes: dict[str, list[TerraformResource]] = {
             service: [http, https, *([rules[service]] if service in rules else [])] for service in exposed
         }
-
-    def _local(self, local_name: str, expression: Any) -> TerraformLocal:
-        local = TerraformLocal(self, local_name, expression)
-        local.override_logical_id(local_name)
-        return local
-
-
-def _address(resource: TerraformResource) -> str:
-    return f"{resource.terraform_resource_type}.{resource.friendly_unique_id}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf import Fn, TerraformCount, TerraformLocal, Token
+from cdktf import Fn, TerraformCount, Token
 from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
 from cdktf_cdktf_provider_aws.eip import Eip
 from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
@@ -25,6 +25,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from constructs import Construct
 
 from store2018.config import SUBNET_NEWBITS
+from store2018.expressions import address, named_local
 from store2018.workspace import WorkspaceSelection
 
 ANYWHERE = "0.0.0.0/0"
@@ -96,7 +97,8 @@ class Network(Construct):
             tags={"Name": name("nat", Token.as_string(nat_count.index))},
             depends_on=[igw],
         )
-        eip_ids = self._splat("nat_eip_ids", eip)
+        # Splats of counted resources, held by locals: cdktf's Fn would escape a raw `[*]`.
+        eip_ids = named_local(self, "nat_eip_ids", f"${{{address(eip)}[*].id}}")
         public_ids = [s.id for s in public]
         nat = NatGateway(
             self,
@@ -107,7 +109,7 @@ class Network(Construct):
             tags={"Name": name("nat", Token.as_string(nat_count.index))},
             depends_on=[igw],
         )
-        nat_ids = self._splat("nat_gateway_ids", nat)
+        nat_ids = named_local(self, "nat_gateway_ids", f"${{{address(nat)}[*].id}}")
 
         for i, s in enumerate(private):
             rt = RouteTable(self, f"private_rt_{i}", vpc_id=vpc.id, tags={"Name": name("private", str(i))})
@@ -193,11 +195,3 @@ class Network(Construct):
         self.nat_gateway_ids: list[str] = nat_ids.as_list
         self.alb_security_group_id: str = alb_sg.id
         self.tasks_security_group_id: str = tasks_sg.id
-
-    def _splat(self, local_name: str, resource: Eip | NatGateway) -> TerraformLocal:
-        """`[*].id` of a counted resource, held by a local: cdktf's Fn would escape a raw splat."""
-        local = TerraformLocal(
-            self, local_name, f"${{{resource.terraform_resource_type}.{resource.friendly_unique_id}[*].id}}"
-        )
-        local.override_logical_id(local_name)
-        return local

@@ -19,11 +19,12 @@ from cdktf import (
     Fn,
     IResolvable,
     Precondition,
-    TerraformLocal,
     TerraformResourceLifecycle,
     Token,
 )
 from constructs import Construct
+
+from store2018.expressions import named_local
 
 
 class WorkspaceSelection(Construct):
@@ -37,11 +38,11 @@ class WorkspaceSelection(Construct):
         self.allowed = names
         self._keys = frozenset().union(*(entry.keys() for entry in environments.values()))
 
-        table = self._local("environments", dict(environments))
-        workspace = self._local("workspace", "${terraform.workspace}")
+        table = named_local(self, "environments", dict(environments))
+        workspace = named_local(self, "workspace", "${terraform.workspace}")
         # Falls back to a known entry so that `validate` works in any workspace; the guard refuses the plan.
-        self._selected = self._local(
-            "environment", Fn.lookup(table.as_any_map, workspace.as_string, Fn.lookup(table.as_any_map, names[0]))
+        self._selected = named_local(
+            self, "environment", Fn.lookup(table.as_any_map, workspace.as_string, Fn.lookup(table.as_any_map, names[0]))
         )
         #: The selected workspace's name, as a Terraform expression.
         self.name: str = workspace.as_string
@@ -65,11 +66,6 @@ class WorkspaceSelection(Construct):
             ),
         )
         guard.override_logical_id("workspace_guard")
-
-    def _local(self, name: str, expression: Any) -> TerraformLocal:
-        local = TerraformLocal(self, name, expression)
-        local.override_logical_id(name)  # a readable, stable `local.<name>`
-        return local
 
     def _get(self, key: str, *path: str) -> Any:
         if key not in self._keys:

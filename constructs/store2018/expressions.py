@@ -1,0 +1,22 @@
+"""Small helpers for Terraform expressions that cdktf's `Fn` would escape or name unreadably."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cdktf import TerraformLocal, TerraformResource
+from constructs import Construct
+
+
+def named_local(scope: Construct, name: str, expression: Any) -> TerraformLocal:
+    """A local with a readable, stable name: `local.<name>` rather than a hashed id.
+
+    A `${...}` expression held by a local is not escaped, unlike the same text passed to `Fn.*`."""
+    local = TerraformLocal(scope, name, expression)
+    local.override_logical_id(name)
+    return local
+
+
+def address(resource: TerraformResource) -> str:
+    """The resource's Terraform address (`type.name`), for expressions cdktf cannot build (splats, `[0]`)."""
+    return f"{resource.terraform_resource_type}.{resource.friendly_unique_id}"
