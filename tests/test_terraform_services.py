@@ -43,6 +43,11 @@ def container_definitions(plan: dict[str, Any]) -> dict[str, list[dict[str, Any]
     return decoded
 
 
+def register_task_definition_shape() -> Any:
+    """The ECS API's own request model for RegisterTaskDefinition, as botocore ships it."""
+    return botocore.session.get_session().get_service_model("ecs").operation_model("RegisterTaskDefinition").input_shape
+
+
 def test_expected_values_follow_the_environments_table() -> None:
     for workspace, ((low, high), protection, retention) in EXPECTED.items():
         env = ENVIRONMENTS[workspace]
@@ -140,9 +145,7 @@ def test_front_end_finds_the_apis_by_their_cloud_map_names(plans: dict[str, dict
 
 @pytest.mark.parametrize("workspace", WORKSPACES)
 def test_task_definitions_satisfy_the_ecs_api_model(plans: dict[str, dict[str, Any]], workspace: str) -> None:
-    shape = (
-        botocore.session.get_session().get_service_model("ecs").operation_model("RegisterTaskDefinition").input_shape
-    )
+    shape = register_task_definition_shape()
     validator = ParamValidator()
     for family, task in by_name(plans[workspace], "aws_ecs_task_definition", "family").items():
         request = {
@@ -166,9 +169,7 @@ def test_task_definitions_satisfy_the_ecs_api_model(plans: dict[str, dict[str, A
 
 
 def test_the_model_check_catches_a_bad_definition() -> None:
-    shape = (
-        botocore.session.get_session().get_service_model("ecs").operation_model("RegisterTaskDefinition").input_shape
-    )
+    shape = register_task_definition_shape()
     bad = {"family": "x", "containerDefinitions": [{"name": "x", "portMappings": [{"containerPort": "80"}]}]}
     assert "Invalid type for parameter containerDefinitions[0].portMappings[0].containerPort" in (
         ParamValidator().validate(bad, shape).generate_report()

@@ -25,8 +25,11 @@ from constructs import Construct
 
 from store2018.catalog import ServiceSpec
 from store2018.expressions import address, named_local
+from store2018.network import PUBLIC_LISTENER_PORTS
 from store2018.workspace import WorkspaceSelection
 
+# The ports the load balancer's security group opens (network.py).
+HTTP_PORT, HTTPS_PORT = PUBLIC_LISTENER_PORTS
 # AWS's recommended policy: TLS 1.3 and 1.2 only, forward-secret ciphers.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # Seconds a target drains before removal: long enough for in-flight requests, far below AWS's 300.
@@ -100,7 +103,7 @@ class LoadBalancer(Construct):
             "https",
             count=TerraformCount.of(Token.as_number(Fn.conditional(https_enabled.as_boolean, 1, 0))),
             load_balancer_arn=alb.arn,
-            port=443,
+            port=HTTPS_PORT,
             protocol="HTTPS",
             ssl_policy=TLS_POLICY,
             certificate_arn=certificate_arn,
@@ -110,7 +113,7 @@ class LoadBalancer(Construct):
             self,
             "http",
             load_balancer_arn=alb.arn,
-            port=80,
+            port=HTTP_PORT,
             protocol="HTTP",
             default_action=[
                 LbListenerDefaultAction(
@@ -126,7 +129,7 @@ class LoadBalancer(Construct):
             "default_action.0.dynamic.redirect",
             {
                 "for_each": Fn.conditional(https_enabled.as_boolean, [1], []),
-                "content": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"},
+                "content": {"port": str(HTTPS_PORT), "protocol": "HTTPS", "status_code": "HTTP_301"},
             },
         )
         # Path rules go on the listener that serves the application: HTTPS when there is one.

@@ -169,7 +169,6 @@ class FargateService(Construct):
             health_check_custom_config=ServiceDiscoveryServiceHealthCheckCustomConfig(failure_threshold=1),
         )
 
-        capacity = ("capacity",)
         ecs_service = EcsService(
             self,
             "service",
@@ -180,11 +179,11 @@ class FargateService(Construct):
             capacity_provider_strategy=[
                 EcsServiceCapacityProviderStrategy(
                     capacity_provider="FARGATE",
-                    base=workspace.number(*capacity, "fargate_base"),
-                    weight=workspace.number(*capacity, "fargate_weight"),
+                    base=workspace.number("capacity", "fargate_base"),
+                    weight=workspace.number("capacity", "fargate_weight"),
                 ),
                 EcsServiceCapacityProviderStrategy(
-                    capacity_provider="FARGATE_SPOT", base=0, weight=workspace.number(*capacity, "fargate_spot_weight")
+                    capacity_provider="FARGATE_SPOT", base=0, weight=workspace.number("capacity", "fargate_spot_weight")
                 ),
             ],
             network_configuration=EcsServiceNetworkConfiguration(
