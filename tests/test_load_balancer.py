@@ -26,6 +26,11 @@ def test_alb_is_internet_facing_in_the_public_subnets(template: dict[str, Any]) 
         "security_groups": [alb_sg],
         "drop_invalid_header_fields": True,
         "enable_deletion_protection": "${local.environment.alb_deletion_protection}",
+        "access_logs": {
+            "enabled": "${local.environment.alb_access_logs_enabled}",
+            "bucket": "${local.environment.alb_access_logs_bucket}",
+            "prefix": "${local.workspace}-store2018",
+        },
     }
 
 
@@ -56,14 +61,18 @@ def test_http_forwards_to_the_front_end_or_redirects_when_https_is_on(template: 
     )
     _, http = resource_named(template, "aws_lb_listener", "load_balancer_http")
     assert (http["port"], http["protocol"]) == (80, "HTTP")
-    (action,) = http["default_action"]
-    assert action["type"] == '${local.https_enabled ? "redirect" : "forward"}'
-    assert action["target_group_arn"] == f"${{local.https_enabled ? null : {front_end[2:-1]}}}"
-    assert action["dynamic"]["redirect"] == {
-        "for_each": "${local.https_enabled ? [1] : []}",
-        "content": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"},
-    }
+    assert http["default_action"] == [{"type": "forward", "target_group_arn": front_end}]
     assert template["locals"]["https_enabled"] == "${local.environment.https_enabled}"
+    # With HTTPS, a catch-all rule on port 80, ahead of the path rules, redirects to 443.
+    http_address, _ = resource_named(template, "aws_lb_listener", "load_balancer_http")
+    _, redirect = resource_named(template, "aws_lb_listener_rule", "load_balancer_https_redirect")
+    assert redirect == {
+        "count": "${local.https_enabled ? 1 : 0}",
+        "listener_arn": ref("aws_lb_listener", http_address, "arn"),
+        "priority": 1,
+        "action": [{"type": "redirect", "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"}}],
+        "condition": [{"path_pattern": {"values": ["*"]}}],
+    }
 
     _, https = resource_named(template, "aws_lb_listener", "load_balancer_https")
     assert https["count"] == "${local.https_enabled ? 1 : 0}"
@@ -74,7 +83,7 @@ def test_http_forwards_to_the_front_end_or_redirects_when_https_is_on(template: 
 
 
 def test_api_paths_are_routed_to_their_services_on_the_serving_listener(template: dict[str, Any]) -> None:
-    rules = resources(template, "aws_lb_listener_rule")
+    rules = {k: v for k, v in resources(template, "aws_lb_listener_rule").items() if "https_redirect" not in k}
     assert len(rules) == 3
     http = resource_named(template, "aws_lb_listener", "load_balancer_http")[0]
     https = resource_named(template, "aws_lb_listener", "load_balancer_https")[0]
@@ -94,7 +103,7 @@ def test_api_paths_are_routed_to_their_services_on_the_serving_listener(template
 
 def test_apis_can_stay_private() -> None:
     template = json.loads(synth(ProjectSettings(expose_api_paths=False)))
-    assert list(resources(template, "aws_lb_listener_rule")) == []
+    assert [k for k in resources(template, "aws_lb_listener_rule") if "https_redirect" not in k] == []
     (group,) = resources(template, "aws_lb_target_group").values()
     assert group["health_check"]["path"] == "/healthcheck"
     services = resources(template, "aws_ecs_service")

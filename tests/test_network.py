@@ -10,7 +10,7 @@ from typing import Any
 from cdktf import Testing as CdktfTesting
 from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
 from cdktf_cdktf_provider_aws.vpc import Vpc
-from conftest import resources, synth
+from conftest import ref, resource_named, resources, synth
 
 from store2018.catalog import SERVICES
 from store2018.config import ProjectSettings
@@ -197,5 +197,57 @@ def test_every_network_resource_is_accounted_for(template: dict[str, Any]) -> No
         "aws_security_group": 2,
         "aws_vpc_security_group_ingress_rule": 4,
         "aws_vpc_security_group_egress_rule": 2,
+        "aws_default_security_group": 1,
+        "aws_flow_log": 1,
+        "aws_cloudwatch_log_group": 1,
+        "aws_iam_role": 1,
+        "aws_iam_role_policy": 1,
     }
     assert list(template["resource"]["terraform_data"]) == ["workspace_guard"]
+
+
+def test_the_default_security_group_has_no_rules(template: dict[str, Any]) -> None:
+    vpc = resource_named(template, "aws_vpc", "network_vpc")[0]
+    (group,) = resources(template, "aws_default_security_group").values()
+    assert group == {
+        "vpc_id": ref("aws_vpc", vpc, "id"),
+        "ingress": [],
+        "egress": [],
+        "tags": {"Name": "${local.workspace}-store2018-default"},
+    }
+
+
+def test_flow_logs_record_all_traffic_with_the_workspace_retention(template: dict[str, Any]) -> None:
+    vpc = resource_named(template, "aws_vpc", "network_vpc")[0]
+    logs, group = resource_named(template, "aws_cloudwatch_log_group", "network_flow_logs")
+    role, _ = resource_named(template, "aws_iam_role", "network_flow_logs_role")
+    _, flow_log = resource_named(template, "aws_flow_log", "network_flow_log")
+    assert group == {
+        "name": "/vpc/${local.workspace}-store2018/flow-logs",
+        "retention_in_days": "${local.environment.flow_log_retention_days}",
+    }
+    assert flow_log == {
+        "vpc_id": ref("aws_vpc", vpc, "id"),
+        "traffic_type": "ALL",
+        "log_destination_type": "cloud-watch-logs",
+        "log_destination": ref("aws_cloudwatch_log_group", logs, "arn"),
+        "iam_role_arn": ref("aws_iam_role", role, "arn"),
+        "tags": {"Name": "${local.workspace}-store2018-flow-logs"},
+    }
+    trust = template["data"]["aws_iam_policy_document"]["flow_logs_trust"]["statement"]
+    assert trust[0]["principals"] == [{"type": "Service", "identifiers": ["vpc-flow-logs.amazonaws.com"]}]
+    assert trust[0]["condition"][0]["variable"] == "aws:SourceAccount"
+    writes = template["data"]["aws_iam_policy_document"]["network_flow_logs_writes_DD44834F"]["statement"]
+    assert writes == [
+        {
+            "actions": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "resources": [f"${{aws_cloudwatch_log_group.{logs}.arn}}:*"],
+        }
+    ]
+
+
+def test_the_vpc_refuses_more_zones_than_the_region_has(template: dict[str, Any]) -> None:
+    _, vpc = resource_named(template, "aws_vpc", "network_vpc")
+    (condition,) = vpc["lifecycle"]["precondition"]
+    assert condition["condition"] == "${length(data.aws_availability_zones.network_zones_2241F3F0.names) >= 2}"
+    assert "ProjectSettings.az_count = 2" in condition["error_message"]

@@ -28,7 +28,8 @@ PER_SERVICE = {
 
 def test_every_service_has_its_own_set_of_resources(template: dict[str, Any]) -> None:
     for resource_type, ids in PER_SERVICE.items():
-        assert len(resources(template, resource_type)) == len(ids) * len(SERVICES), resource_type
+        per_service = [k for k in resources(template, resource_type) if k.startswith("service_")]
+        assert len(per_service) == len(ids) * len(SERVICES), resource_type
         for service in SERVICES:
             for construct_id in ids:
                 resource_named(template, resource_type, f"service_{service}_{construct_id}")
@@ -167,7 +168,7 @@ def test_ecr_images_add_only_repository_scoped_pulls() -> None:
     assert len(_policy_statements(template, "inventory")) == 1
 
 
-def test_roles_trust_only_ecs_tasks_of_this_account(template: dict[str, Any]) -> None:
+def test_service_roles_trust_only_ecs_tasks_of_this_account(template: dict[str, Any]) -> None:
     trust = template["data"]["aws_iam_policy_document"]["ecs_tasks_trust"]
     account = next(iter(template["data"]["aws_caller_identity"]))
     assert trust["statement"] == [
@@ -180,7 +181,9 @@ def test_roles_trust_only_ecs_tasks_of_this_account(template: dict[str, Any]) ->
             ],
         }
     ]  # fmt: skip
-    for role in resources(template, "aws_iam_role").values():
+    roles = {k: r for k, r in resources(template, "aws_iam_role").items() if k.startswith("service_")}
+    assert len(roles) == 2 * len(SERVICES)
+    for role in roles.values():
         assert role["assume_role_policy"] == "${data.aws_iam_policy_document.ecs_tasks_trust.json}"
 
 

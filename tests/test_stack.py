@@ -58,6 +58,7 @@ def test_environments_table_is_emitted_whole_and_selected_by_workspace(template:
         for service in ("account", "inventory", "shopping", "store2018")
     }
     shared = {"allowed_account_ids": [], "certificate_arn": "", "https_enabled": False,
+              "alb_access_logs_bucket": "", "alb_access_logs_enabled": False,
               "capacity": {"fargate_base": 1, "fargate_weight": 1, "fargate_spot_weight": 0}}  # fmt: skip
     assert template["locals"]["environments"] == {
         "prod": {
@@ -65,6 +66,7 @@ def test_environments_table_is_emitted_whole_and_selected_by_workspace(template:
             "nat_gateway_count": 2,
             "alb_deletion_protection": True,
             "log_retention_days": 30,
+            "flow_log_retention_days": 90,
             "dns_record_name": "store2018",
             "services": {s: {**v, "max_tasks": 6} for s, v in course_services.items()},
             **shared,
@@ -74,6 +76,7 @@ def test_environments_table_is_emitted_whole_and_selected_by_workspace(template:
             "nat_gateway_count": 1,
             "alb_deletion_protection": False,
             "log_retention_days": 7,
+            "flow_log_retention_days": 7,
             "dns_record_name": "store2018test",
             "services": {s: {**v, "max_tasks": 3} for s, v in course_services.items()},
             **shared,

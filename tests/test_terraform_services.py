@@ -26,6 +26,7 @@ pytestmark = pytest.mark.terraform
 WORKSPACES = sorted(ENVIRONMENTS)
 # workspace: (task bounds, ALB deletion protection, log retention days), as the environments table says
 EXPECTED = {"prod": ((2, 6), True, 30), "staging": ((2, 3), False, 7)}
+FLOW_LOG_RETENTION = {"prod": 90, "staging": 7}
 CERTIFICATE = "arn:aws:acm:us-west-2:123456789012:certificate/0f3c1e2a-1b2c-4d5e-8f90-123456789abc"
 ZONE = "Z0123456789ABCDEFGHIJ"
 
@@ -195,13 +196,15 @@ def test_load_balancer_listener_and_health_checks(plans: dict[str, dict[str, Any
     (http,) = planned_resources(plan, "aws_lb_listener")  # no certificate: HTTP only
     (action,) = http["values"]["default_action"]
     assert (http["values"]["port"], action["type"], action["redirect"]) == (80, "forward", [])
-    rules = planned_resources(plan, "aws_lb_listener_rule")
+    rules = planned_resources(plan, "aws_lb_listener_rule")  # no redirect rule without a certificate
     assert sorted(r["values"]["condition"][0]["path_pattern"][0]["values"][0] for r in rules) == [
         "/api/cart*",
         "/api/consumers*",
         "/api/products*",
     ]
-    assert {g["retention_in_days"] for g in by_name(plan, "aws_cloudwatch_log_group").values()} == {retention}
+    logs = by_name(plan, "aws_cloudwatch_log_group")
+    assert {g["retention_in_days"] for n, g in logs.items() if n.startswith("/ecs/")} == {retention}
+    assert logs[f"/vpc/{workspace}-store2018/flow-logs"]["retention_in_days"] == FLOW_LOG_RETENTION[workspace]
 
 
 @pytest.fixture(scope="module")
@@ -219,12 +222,17 @@ def https_plans(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> d
 def test_with_a_certificate_http_redirects_and_https_serves(https_plans: dict[str, dict[str, Any]]) -> None:
     listeners = {r["values"]["port"]: r["values"] for r in planned_resources(https_plans["prod"], "aws_lb_listener")}
     assert sorted(listeners) == [80, 443]
-    (redirect,) = listeners[80]["default_action"]
-    assert redirect["type"] == "redirect"
-    assert redirect["redirect"] == [
+    assert listeners[80]["default_action"][0]["type"] == "forward"  # overtaken by the redirect rule below
+    (redirect,) = [r["values"] for r in planned_resources(https_plans["prod"], "aws_lb_listener_rule")
+                   if r["values"]["priority"] == 1]  # fmt: skip
+    assert redirect["condition"][0]["path_pattern"][0]["values"] == ["*"]
+    (action,) = redirect["action"]
+    assert action["type"] == "redirect"
+    assert action["redirect"] == [
         {"host": "#{host}", "path": "/#{path}", "port": "443", "protocol": "HTTPS", "query": "#{query}",
          "status_code": "HTTP_301"}
     ]  # fmt: skip
+    assert all(r["values"]["priority"] != 1 for r in planned_resources(https_plans["staging"], "aws_lb_listener_rule"))
     https = listeners[443]
     assert (https["protocol"], https["certificate_arn"]) == ("HTTPS", CERTIFICATE)
     assert https["ssl_policy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -249,7 +257,7 @@ def test_each_workspace_creates_the_same_resources_but_nat(plans: dict[str, Any]
         ws: sorted(c["address"] for c in plan["resource_changes"] if c["change"]["actions"] == ["create"])
         for ws, plan in plans.items()
     }
-    assert len(created["prod"]) == 81
+    assert len(created["prod"]) == 86
     # staging shares one NAT gateway: one gateway and one EIP fewer, nothing else differs.
     assert sorted(set(created["prod"]) - set(created["staging"])) == [
         "aws_eip.network_nat_eip_333844B5[1]",

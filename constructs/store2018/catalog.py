@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from store2018.errors import fail
+from store2018.errors import check_types, fail, table
 
 # CPU units -> memory sizes (MiB) Fargate accepts for Linux tasks.
 FARGATE_SIZES: Mapping[int, tuple[int, ...]] = MappingProxyType(
@@ -27,6 +27,9 @@ FARGATE_SIZES: Mapping[int, tuple[int, ...]] = MappingProxyType(
         16384: tuple(range(32768, 122880 + 1, 8192)),
     }
 )
+
+# An ALB rule's path-pattern condition takes at most five values.
+MAX_PATH_PATTERNS = 5
 
 # Images whose registry is ECR need repository-scoped pull permissions on the execution role.
 ECR_IMAGE = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>.+)")
@@ -62,6 +65,7 @@ class ServiceSpec:
 
     def validate(self, name: str) -> None:
         where = f"SERVICES[{name!r}]"
+        check_types(self, where)
         if self.cpu not in FARGATE_SIZES:
             fail(f"{where}.cpu", self.cpu, f"Fargate accepts CPU units {list(FARGATE_SIZES)}", "use 256 (0.25 vCPU)")
         if self.memory_mib not in FARGATE_SIZES[self.cpu]:
@@ -99,8 +103,41 @@ class ServiceSpec:
                 "use e.g. 'jeremycookdev/accountservice'",
             )
         for path in self.public_paths:
-            if not path.startswith("/"):
-                fail(f"{where}.public_paths", path, "path patterns start with '/'", "use e.g. '/api/cart*'")
+            if not re.fullmatch(r"/[A-Za-z0-9_.~/*?&=:%+@!$'()-]{0,127}", path):
+                fail(
+                    f"{where}.public_paths",
+                    path,
+                    "ALB path patterns: start with '/', at most 128 characters, letters, digits and "
+                    "_-.$/~\"'@:+&()!,;=%*? only",
+                    "use e.g. '/api/cart*'",
+                )
+        if len(self.public_paths) > MAX_PATH_PATTERNS:
+            fail(
+                f"{where}.public_paths",
+                self.public_paths,
+                f"at most {MAX_PATH_PATTERNS} patterns (the most an ALB rule's path condition takes)",
+                "merge patterns with wildcards, e.g. '/api/*'",
+            )
+        for variable in (*self.environment, *self.api_base_variables):
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,254}", variable):
+                fail(
+                    f"{where}.environment",
+                    variable,
+                    "variable names of letters, digits and '_', not starting with a digit",
+                    "rename it, e.g. 'API_BASE_URL'",
+                )
+        clash = set(self.environment) & set(self.api_base_variables)
+        if clash:
+            fail(
+                f"{where}.api_base_variables",
+                sorted(clash),
+                "names not also set in `environment` (one would silently override the other)",
+                "remove the variable from one of the two",
+            )
+        if not 1 <= self.cpu_target_percent <= 100:
+            fail(f"{where}.cpu_target_percent", self.cpu_target_percent, "a percentage from 1 to 100", "use 60")
+        if self.requests_per_target < 1:
+            fail(f"{where}.requests_per_target", self.requests_per_target, "an integer of at least 1", "use 1000")
         if self.api_base_path and not self.api_base_path.startswith("/"):
             fail(f"{where}.api_base_path", self.api_base_path, "a URL path starting with '/'", "use e.g. '/api'")
 
@@ -110,39 +147,39 @@ class ServiceSpec:
 
 
 # The course's four services. Ports, health checks and Cloud Map names as in the course.
-SERVICES: Mapping[str, ServiceSpec] = MappingProxyType(
-    {
-        "account": ServiceSpec(
-            image="jeremycookdev/accountservice",
-            discovery_name="api-account",
-            health_check_path="/api/healthcheck",
-            api_base_path="/api",
-            public_paths=("/api/consumers*",),
-        ),
-        "inventory": ServiceSpec(
-            image="jeremycookdev/inventoryservice",
-            discovery_name="api-inventory",
-            health_check_path="/api/healthcheck",
-            api_base_path="/api",
-            public_paths=("/api/products*",),
-        ),
-        "shopping": ServiceSpec(
-            image="jeremycookdev/shoppingservice",
-            discovery_name="api-shopping",
-            health_check_path="/api/healthcheck",
-            api_base_path="/api",
-            public_paths=("/api/cart*",),
-        ),
-        "store2018": ServiceSpec(
-            image="jeremycookdev/store2018",
-            discovery_name="app-store2018",
-            health_check_path="/healthcheck",
-            default_route=True,
-            api_base_variables={
-                "ACCOUNT_SERVICE_API_BASE": "account",
-                "INVENTORY_SERVICE_API_BASE": "inventory",
-                "SHOPPING_SERVICE_API_BASE": "shopping",
-            },
-        ),
-    }
-)
+# One `(name, ServiceSpec(...))` pair per service: a name given twice is refused.
+SERVICES: Mapping[str, ServiceSpec] = table(
+    "SERVICES",
+    ("account", ServiceSpec(
+        image="jeremycookdev/accountservice",
+        discovery_name="api-account",
+        health_check_path="/api/healthcheck",
+        api_base_path="/api",
+        public_paths=("/api/consumers*",),
+    )),
+    ("inventory", ServiceSpec(
+        image="jeremycookdev/inventoryservice",
+        discovery_name="api-inventory",
+        health_check_path="/api/healthcheck",
+        api_base_path="/api",
+        public_paths=("/api/products*",),
+    )),
+    ("shopping", ServiceSpec(
+        image="jeremycookdev/shoppingservice",
+        discovery_name="api-shopping",
+        health_check_path="/api/healthcheck",
+        api_base_path="/api",
+        public_paths=("/api/cart*",),
+    )),
+    ("store2018", ServiceSpec(
+        image="jeremycookdev/store2018",
+        discovery_name="app-store2018",
+        health_check_path="/healthcheck",
+        default_route=True,
+        api_base_variables={
+            "ACCOUNT_SERVICE_API_BASE": "account",
+            "INVENTORY_SERVICE_API_BASE": "inventory",
+            "SHOPPING_SERVICE_API_BASE": "shopping",
+        },
+    )),
+)  # fmt: skip

@@ -14,12 +14,11 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 from store2018.catalog import SERVICES, ServiceSpec
 from store2018.errors import ConfigError as ConfigError  # re-exported: callers catch it from here
-from store2018.errors import fail
+from store2018.errors import check_types, fail, table
 
 # AWS has no region with more than six availability zones usable by one account.
 MAX_AZ_COUNT = 6
@@ -27,6 +26,8 @@ MAX_AZ_COUNT = 6
 SUBNET_NEWBITS = 8
 SMALLEST_SUBNET_PREFIX = 28
 LARGEST_VPC_PREFIX = 16
+# ECS runs at most this many tasks per service.
+MAX_TASKS_PER_SERVICE = 5000
 # AWS caps load balancer and target group names at 32 characters.
 NAME_LIMIT = 32
 RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
@@ -40,6 +41,22 @@ def _check_region(setting: str, region: str) -> None:
             "expected an AWS region name such as 'us-west-2' or 'eu-central-1'",
             f"set {setting} to the region you deploy to",
         )
+
+
+def _check_bucket_name(setting: str, bucket: str, fix: str) -> None:
+    rule = (
+        "an S3 bucket name: 3 to 63 characters of lower-case letters, digits, dots and hyphens, starting and "
+        "ending with a letter or digit, no '..', not an IP address, no 'xn--' prefix or '-s3alias' suffix"
+    )
+    if (
+        not isinstance(bucket, str)
+        or not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket)
+        or ".." in bucket
+        or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", bucket)
+        or bucket.startswith("xn--")
+        or bucket.endswith("-s3alias")
+    ):
+        fail(setting, bucket, rule, fix)
 
 
 class NatGatewayMode(enum.Enum):
@@ -66,25 +83,12 @@ class StateBackendSettings:
     workspace_key_prefix: str = "env:"
 
     def __post_init__(self) -> None:
-        b = self.bucket
-        rule = (
-            "3 to 63 characters of lower-case letters, digits, dots and hyphens, starting and "
-            "ending with a letter or digit, no '..', not an IP address, no 'xn--' prefix or "
-            "'-s3alias' suffix"
+        check_types(self, "StateBackendSettings")
+        _check_bucket_name(
+            "StateBackendSettings.bucket",
+            self.bucket,
+            "name an S3 bucket you own (or pass -backend-config=bucket=... at terraform init)",
         )
-        if (
-            not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", b)
-            or ".." in b
-            or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", b)
-            or b.startswith("xn--")
-            or b.endswith("-s3alias")
-        ):
-            fail(
-                "StateBackendSettings.bucket",
-                b,
-                rule,
-                "name an S3 bucket you own (or pass -backend-config=bucket=... at terraform init)",
-            )
         if not self.key or self.key.startswith("/") or self.key.endswith("/"):
             fail(
                 "StateBackendSettings.key",
@@ -125,8 +129,16 @@ class TaskCount:
     maximum: int = 4
 
     def validate(self, setting: str) -> None:
+        check_types(self, setting)
         if not _is_count(self.minimum) or self.minimum < 1:
             fail(f"{setting}.minimum", self.minimum, "an integer of at least 1", "use 2, the course's task count")
+        if self.maximum > MAX_TASKS_PER_SERVICE:
+            fail(
+                f"{setting}.maximum",
+                self.maximum,
+                f"at most {MAX_TASKS_PER_SERVICE} (ECS's tasks-per-service quota)",
+                "use a realistic bound such as 6",
+            )
         if not _is_count(self.maximum) or self.maximum < self.minimum:
             fail(
                 f"{setting}.maximum",
@@ -156,6 +168,7 @@ class CapacityMix:
     fargate_spot_weight: int = 0
 
     def validate(self, setting: str) -> None:
+        check_types(self, setting)
         for attribute, limit in (("fargate_base", 100_000), ("fargate_weight", 1000), ("fargate_spot_weight", 1000)):
             value = getattr(self, attribute)
             if not _is_count(value) or value > limit:
@@ -189,13 +202,18 @@ class EnvironmentSettings:
     alb_deletion_protection: bool = True
     #: Days CloudWatch keeps the services' logs (a value CloudWatch accepts; never "forever").
     log_retention_days: int = 30
+    #: Days CloudWatch keeps the VPC's flow logs (every accepted and rejected connection).
+    flow_log_retention_days: int = 90
+    #: An existing S3 bucket for the load balancer's access logs; '' keeps them off.
+    alb_access_logs_bucket: str = ""
     #: An ACM certificate in the region: adds an HTTPS listener and turns port 80 into a redirect.
     certificate_arn: str = ""
     #: The alias record in `ProjectSettings.hosted_zone_id` (when set); default `<project>-<environment>`.
     dns_record_name: str = ""
 
-    def validate(self, name: str, services: Mapping[str, ServiceSpec] = SERVICES) -> None:
+    def validate(self, name: str, services: Mapping[str, ServiceSpec] = SERVICES, region: str = "") -> None:
         where = f"ENVIRONMENTS[{name!r}]"
+        check_types(self, where)
         try:
             net = ipaddress.ip_network(self.vpc_cidr, strict=True)
         except ValueError:
@@ -247,6 +265,10 @@ class EnvironmentSettings:
                     f"overrides name a service of the catalog ({', '.join(services)})",
                     "fix the name or remove the entry",
                 )
+            if not isinstance(overrides, ServiceOverrides):
+                fail(f"{where}.services[{service!r}]", overrides, "a ServiceOverrides(...)",
+                     "write ServiceOverrides(tasks=TaskCount(...), image_tag=...)")  # fmt: skip
+            check_types(overrides, f"{where}.services[{service!r}]")
             if overrides.tasks is not None:
                 overrides.tasks.validate(f"{where}.services[{service!r}].tasks")
             if overrides.image_tag is not None:
@@ -254,12 +276,20 @@ class EnvironmentSettings:
         self.capacity.validate(f"{where}.capacity")
         if not isinstance(self.alb_deletion_protection, bool):
             fail(f"{where}.alb_deletion_protection", self.alb_deletion_protection, "True or False", "use True in prod")
-        if self.log_retention_days not in LOG_RETENTION_DAYS:
-            fail(
-                f"{where}.log_retention_days",
-                self.log_retention_days,
-                f"CloudWatch accepts {', '.join(map(str, LOG_RETENTION_DAYS))} days",
-                "use 30 (or 7 for a short-lived environment)",
+        for attribute in ("log_retention_days", "flow_log_retention_days"):
+            days = getattr(self, attribute)
+            if isinstance(days, bool) or days not in LOG_RETENTION_DAYS:
+                fail(
+                    f"{where}.{attribute}",
+                    days,
+                    f"CloudWatch accepts {', '.join(map(str, LOG_RETENTION_DAYS))} days",
+                    "use 30 or 90 (7 for a short-lived environment)",
+                )
+        if self.alb_access_logs_bucket:
+            _check_bucket_name(
+                f"{where}.alb_access_logs_bucket",
+                self.alb_access_logs_bucket,
+                "name an existing bucket in the region whose policy lets the load balancer write, or use ''",
             )
         if self.certificate_arn and not re.fullmatch(
             r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}", self.certificate_arn
@@ -269,6 +299,13 @@ class EnvironmentSettings:
                 self.certificate_arn,
                 "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<uuid>), or '' for HTTP only",
                 "copy the ARN from the ACM console or `aws acm list-certificates`",
+            )
+        if self.certificate_arn and region and self.certificate_arn.split(":")[3] != region:
+            fail(
+                f"{where}.certificate_arn",
+                self.certificate_arn,
+                f"a certificate in the load balancer's region ({region}); ACM certificates are regional",
+                f"request or import the certificate in {region}",
             )
         if self.dns_record_name and not re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", self.dns_record_name):
             fail(
@@ -297,6 +334,9 @@ class EnvironmentSettings:
             "allowed_account_ids": list(self.allowed_account_ids),
             "alb_deletion_protection": self.alb_deletion_protection,
             "log_retention_days": self.log_retention_days,
+            "flow_log_retention_days": self.flow_log_retention_days,
+            "alb_access_logs_bucket": self.alb_access_logs_bucket,
+            "alb_access_logs_enabled": bool(self.alb_access_logs_bucket),
             "certificate_arn": self.certificate_arn,
             "https_enabled": bool(self.certificate_arn),
             "dns_record_name": self.dns_record_name or f"{project}-{name}",
@@ -309,27 +349,29 @@ class EnvironmentSettings:
         }
 
 
-# The environments table: one entry per Terraform workspace. The course's CIDRs, task count and DNS names.
-ENVIRONMENTS: Mapping[str, EnvironmentSettings] = MappingProxyType(
-    {
-        "prod": EnvironmentSettings(
-            vpc_cidr="192.168.0.0/16",
-            nat_gateway_mode=NatGatewayMode.ONE_PER_AZ,
-            tasks=TaskCount(minimum=2, maximum=6),
-            alb_deletion_protection=True,
-            log_retention_days=30,
-            dns_record_name="store2018",
-        ),
-        "staging": EnvironmentSettings(
-            vpc_cidr="172.17.0.0/16",
-            nat_gateway_mode=NatGatewayMode.SINGLE,
-            tasks=TaskCount(minimum=2, maximum=3),
-            alb_deletion_protection=False,  # staging is torn down and rebuilt freely
-            log_retention_days=7,
-            dns_record_name="store2018test",
-        ),
-    }
-)
+# The environments table: one `(name, EnvironmentSettings(...))` pair per Terraform workspace (a name
+# given twice is refused). The course's CIDRs, task count and DNS names.
+ENVIRONMENTS: Mapping[str, EnvironmentSettings] = table(
+    "ENVIRONMENTS",
+    ("prod", EnvironmentSettings(
+        vpc_cidr="192.168.0.0/16",
+        nat_gateway_mode=NatGatewayMode.ONE_PER_AZ,
+        tasks=TaskCount(minimum=2, maximum=6),
+        alb_deletion_protection=True,
+        log_retention_days=30,
+        flow_log_retention_days=90,
+        dns_record_name="store2018",
+    )),
+    ("staging", EnvironmentSettings(
+        vpc_cidr="172.17.0.0/16",
+        nat_gateway_mode=NatGatewayMode.SINGLE,
+        tasks=TaskCount(minimum=2, maximum=3),
+        alb_deletion_protection=False,  # staging is torn down and rebuilt freely
+        log_retention_days=7,
+        flow_log_retention_days=7,
+        dns_record_name="store2018test",
+    )),
+)  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -353,6 +395,7 @@ class ProjectSettings:
     hosted_zone_id: str = ""
 
     def __post_init__(self) -> None:
+        check_types(self, "ProjectSettings", skip=("environments", "services"))
         if not re.fullmatch(r"[a-z][a-z0-9-]{1,15}", self.project):
             fail(
                 "ProjectSettings.project",
@@ -467,7 +510,7 @@ class ProjectSettings:
                     "an EnvironmentSettings(...)",
                     "declare the entry with EnvironmentSettings(vpc_cidr=...)",
                 )
-            env.validate(name, self.services)
+            env.validate(name, self.services, self.region)
             self._check_name_lengths(name)
         seen: dict[str, ipaddress.IPv4Network] = {}
         for name, env in self.environments.items():
@@ -482,6 +525,19 @@ class ProjectSettings:
                         "give each environment its own range",
                     )
             seen[name] = net
+
+        records: dict[str, str] = {}
+        for name, env in self.environments.items():
+            record = env.dns_record_name or f"{self.project}-{name}"
+            if record in records:
+                fail(
+                    f"ENVIRONMENTS[{name!r}].dns_record_name",
+                    record,
+                    f"unique across environments (ENVIRONMENTS[{records[record]!r}] uses it too): both "
+                    "would claim one DNS record",
+                    "give each environment its own record name",
+                )
+            records[record] = name
 
     @property
     def environment_names(self) -> list[str]:

@@ -1,7 +1,7 @@
 """The internet-facing Application Load Balancer: listeners, path rules, target groups, optional DNS.
 
 HTTP only by default. When the workspace has a certificate (`certificate_arn`), an HTTPS
-listener is added and port 80 redirects to 443; that choice is made by Terraform per
+listener is added and a rule on port 80 redirects everything to 443; that choice is made by Terraform per
 workspace, so one synthesis serves both. The front end is the default route; each API
 with `public_paths` gets a path rule (the front end's browser page calls them).
 """
@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from cdktf import Fn, TerraformCount, TerraformResource, Token
-from cdktf_cdktf_provider_aws.lb import Lb
+from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
 from cdktf_cdktf_provider_aws.lb_listener import LbListener, LbListenerDefaultAction
 from cdktf_cdktf_provider_aws.lb_listener_rule import (
     LbListenerRule,
     LbListenerRuleAction,
+    LbListenerRuleActionRedirect,
     LbListenerRuleCondition,
     LbListenerRuleConditionPathPattern,
 )
@@ -34,6 +35,8 @@ HTTP_PORT, HTTPS_PORT = PUBLIC_LISTENER_PORTS
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # Seconds a target drains before removal: long enough for in-flight requests, far below AWS's 300.
 DEREGISTRATION_DELAY_SECONDS = 30
+# The HTTP-to-HTTPS redirect is evaluated before the path rules (priorities 10, 20, ...).
+REDIRECT_RULE_PRIORITY = 1
 
 
 class LoadBalancer(Construct):
@@ -69,6 +72,12 @@ class LoadBalancer(Construct):
             security_groups=[security_group_id],
             drop_invalid_header_fields=True,
             enable_deletion_protection=workspace.boolean("alb_deletion_protection"),
+            # Off unless the workspace names a bucket (its policy must let ELB write: see README).
+            access_logs=LbAccessLogs(
+                enabled=workspace.boolean("alb_access_logs_enabled"),
+                bucket=workspace.string("alb_access_logs_bucket"),
+                prefix=name(),
+            ),
         )
 
         groups = {
@@ -98,10 +107,11 @@ class LoadBalancer(Construct):
 
         certificate_arn = workspace.string("certificate_arn")
         https_enabled = named_local(self, "https_enabled", workspace.boolean("https_enabled"))
+        https_count = TerraformCount.of(Token.as_number(Fn.conditional(https_enabled.as_boolean, 1, 0)))
         https = LbListener(
             self,
             "https",
-            count=TerraformCount.of(Token.as_number(Fn.conditional(https_enabled.as_boolean, 1, 0))),
+            count=https_count,
             load_balancer_arn=alb.arn,
             port=HTTPS_PORT,
             protocol="HTTPS",
@@ -115,22 +125,26 @@ class LoadBalancer(Construct):
             load_balancer_arn=alb.arn,
             port=HTTP_PORT,
             protocol="HTTP",
-            default_action=[
-                LbListenerDefaultAction(
-                    type=Token.as_string(Fn.conditional(https_enabled.as_boolean, "redirect", "forward")),
-                    target_group_arn=Token.as_string(
-                        Fn.conditional(https_enabled.as_boolean, Token.null_value(), groups[front_end].arn)
+            default_action=[forward_to_front_end],
+        )
+        # With HTTPS, a catch-all rule ahead of everything redirects port 80 to 443. A rule rather
+        # than a conditional default action: no optional block, which typed bindings and checkov
+        # cannot express, and switching HTTPS on adds a rule instead of replacing a listener.
+        LbListenerRule(
+            self,
+            "https_redirect",
+            count=https_count,
+            listener_arn=http.arn,
+            priority=REDIRECT_RULE_PRIORITY,
+            action=[
+                LbListenerRuleAction(
+                    type="redirect",
+                    redirect=LbListenerRuleActionRedirect(
+                        port=str(HTTPS_PORT), protocol="HTTPS", status_code="HTTP_301"
                     ),
                 )
             ],
-        )
-        # The redirect block exists only with HTTPS; typed bindings cannot express an optional block.
-        http.add_override(
-            "default_action.0.dynamic.redirect",
-            {
-                "for_each": Fn.conditional(https_enabled.as_boolean, [1], []),
-                "content": {"port": str(HTTPS_PORT), "protocol": "HTTPS", "status_code": "HTTP_301"},
-            },
+            condition=[LbListenerRuleCondition(path_pattern=LbListenerRuleConditionPathPattern(values=["*"]))],
         )
         # Path rules go on the listener that serves the application: HTTPS when there is one.
         app_listener_arn = named_local(

@@ -1,4 +1,5 @@
-"""The network: a VPC over `az_count` AZs, public and private subnets, NAT and security groups.
+"""The network: a VPC over `az_count` AZs, public and private subnets, NAT and security groups,
+VPC flow logs, and the VPC's default security group stripped of every rule.
 
 Layout, as in the course: private subnet i = cidrsubnet(vpc, 8, i), public subnet
 i = cidrsubnet(vpc, 8, az_count + i). The number of NAT gateways is a per-workspace
@@ -9,9 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf import Fn, TerraformCount, Token
+from cdktf import Fn, Precondition, TerraformCount, TerraformResourceLifecycle, Token
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+)
+from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
+from cdktf_cdktf_provider_aws.flow_log import FlowLog
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
 from cdktf_cdktf_provider_aws.nat_gateway import NatGateway
 from cdktf_cdktf_provider_aws.route import Route
@@ -47,6 +57,7 @@ class Network(Construct):
         workspace: WorkspaceSelection,
         az_count: int,
         app_ports: Sequence[int],
+        flow_logs_trust_policy: str,
     ) -> None:
         super().__init__(scope, construct_id)
         name = workspace.resource_name
@@ -59,7 +70,23 @@ class Network(Construct):
             enable_dns_support=True,
             enable_dns_hostnames=True,
             tags={"Name": name("vpc")},
+            lifecycle=TerraformResourceLifecycle(
+                precondition=[
+                    # element() would wrap around and put two subnets in one zone without saying so.
+                    Precondition(
+                        condition=f"${{length({zones.fqn}.names) >= {az_count}}}",
+                        error_message=(
+                            f"ProjectSettings.az_count = {az_count} is more than the region's available zones: "
+                            "each subnet tier needs its own zone per count. Fix: lower az_count."
+                        ),
+                    )
+                ]
+            ),
         )
+
+        # Nothing may use the default security group: strip its rules (it cannot be deleted).
+        DefaultSecurityGroup(self, "default_sg", vpc_id=vpc.id, ingress=[], egress=[], tags={"Name": name("default")})
+        self._flow_logs(workspace, vpc, flow_logs_trust_policy)
 
         def subnet(tier: str, index: int, netnum: int) -> Subnet:
             return Subnet(
@@ -195,3 +222,35 @@ class Network(Construct):
         self.nat_gateway_ids: list[str] = nat_ids.as_list
         self.alb_security_group_id: str = alb_sg.id
         self.tasks_security_group_id: str = tasks_sg.id
+
+    def _flow_logs(self, workspace: WorkspaceSelection, vpc: Vpc, trust_policy: str) -> None:
+        """Every accepted and rejected connection in the VPC, to a log group with the workspace's retention."""
+        name = workspace.resource_name
+        logs = CloudwatchLogGroup(
+            self,
+            "flow_logs",
+            name=f"/vpc/{name()}/flow-logs",
+            retention_in_days=workspace.number("flow_log_retention_days"),
+        )
+        role = IamRole(self, "flow_logs_role", name=name("flow-logs"), assume_role_policy=trust_policy)
+        writes = DataAwsIamPolicyDocument(
+            self,
+            "flow_logs_writes",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    resources=[f"{logs.arn}:*"],
+                )
+            ],
+        )
+        IamRolePolicy(self, "flow_logs_policy", name="write-flow-logs", role=role.id, policy=writes.json)
+        FlowLog(
+            self,
+            "flow_log",
+            vpc_id=vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=logs.arn,
+            iam_role_arn=role.arn,
+            tags={"Name": name("flow-logs")},
+        )

@@ -58,6 +58,7 @@ class Store2018Stack(TerraformStack):
             ],
         )
 
+        account = DataAwsCallerIdentity(self, "account")
         services = settings.services
         exposed = settings.exposed_services
         network = Network(
@@ -66,6 +67,9 @@ class Store2018Stack(TerraformStack):
             workspace=workspace,
             az_count=settings.az_count,
             app_ports=[spec.container_port for spec in exposed.values()],
+            flow_logs_trust_policy=service_trust_policy(
+                self, "flow_logs_trust", service="vpc-flow-logs.amazonaws.com", account_id=account.account_id
+            ),
         )
         cluster = Cluster(
             self, "cluster", workspace=workspace, vpc_id=network.vpc_id, namespace=settings.discovery_namespace
@@ -82,7 +86,9 @@ class Store2018Stack(TerraformStack):
             rule_priorities={service: 10 * (i + 1) for i, service in enumerate(services)},
             hosted_zone_id=settings.hosted_zone_id,
         )
-        trust = ecs_tasks_trust_policy(self)
+        trust = service_trust_policy(
+            self, "ecs_tasks_trust", service="ecs-tasks.amazonaws.com", account_id=account.account_id
+        )
         deployed = {}
         for service, spec in services.items():
             deployed[service] = FargateService(
@@ -157,22 +163,19 @@ def container_environment(settings: ProjectSettings, service: str) -> dict[str, 
     return environment
 
 
-def ecs_tasks_trust_policy(scope: Construct) -> str:
-    """Who may assume the services' roles: ECS tasks, on behalf of this account only."""
-    account = DataAwsCallerIdentity(scope, "account")
+def service_trust_policy(scope: Construct, construct_id: str, *, service: str, account_id: str) -> str:
+    """Who may assume a role: the named AWS service, on behalf of this account only."""
     document = DataAwsIamPolicyDocument(
         scope,
-        "ecs_tasks_trust",
+        construct_id,
         statement=[
             DataAwsIamPolicyDocumentStatement(
                 actions=["sts:AssumeRole"],
-                principals=[
-                    DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=["ecs-tasks.amazonaws.com"])
-                ],
+                principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=[service])],
                 # Guards against the confused-deputy problem.
                 condition=[
                     DataAwsIamPolicyDocumentStatementCondition(
-                        test="StringEquals", variable="aws:SourceAccount", values=[account.account_id]
+                        test="StringEquals", variable="aws:SourceAccount", values=[account_id]
                     )
                 ],
             )

@@ -1,0 +1,48 @@
+"""Our own security rules (store2018/rules.py) over each workspace's real plan, and the hardening
+they and checkov call for, as Terraform resolves it per workspace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from tfharness import planned_resources
+
+from store2018.config import ENVIRONMENTS, ProjectSettings
+from store2018.rules import check_plan
+
+WORKSPACES = sorted(ENVIRONMENTS)
+
+
+@pytest.mark.terraform
+@pytest.mark.parametrize("workspace", WORKSPACES)
+def test_every_plan_passes_our_rules(plans: dict[str, dict[str, Any]], workspace: str) -> None:
+    assert check_plan(plans[workspace], workspace=workspace, project=ProjectSettings().project) == []
+
+
+@pytest.mark.terraform
+@pytest.mark.parametrize("workspace", WORKSPACES)
+def test_every_taggable_resource_is_tagged_with_project_and_workspace(
+    plans: dict[str, dict[str, Any]], workspace: str
+) -> None:
+    tagged = [r for r in plans[workspace]["planned_values"]["root_module"]["resources"] if "tags_all" in r["values"]]
+    assert len(tagged) >= 40  # the rule above judged real resources, not an empty list
+    for resource in tagged:
+        assert resource["values"]["tags_all"]["Workspace"] == workspace, resource["address"]
+
+
+@pytest.mark.terraform
+@pytest.mark.parametrize("workspace", WORKSPACES)
+def test_flow_logs_and_a_closed_default_group_in_every_workspace(
+    plans: dict[str, dict[str, Any]], workspace: str
+) -> None:
+    plan = plans[workspace]
+    (flow_log,) = planned_resources(plan, "aws_flow_log")
+    assert (flow_log["values"]["traffic_type"], flow_log["values"]["log_destination_type"]) == (
+        "ALL",
+        "cloud-watch-logs",
+    )
+    (default_group,) = planned_resources(plan, "aws_default_security_group")
+    assert (default_group["values"]["ingress"], default_group["values"]["egress"]) == ([], [])
+    (alb,) = planned_resources(plan, "aws_lb")
+    assert alb["values"]["access_logs"][0]["enabled"] is False  # an option, off by default
