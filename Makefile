@@ -2,6 +2,7 @@
 #   make synth   set up, then synthesise terraform/ with `cdktf synth` (the main job)
 #   make test    set up, then lint (ruff), type-check (mypy) and run the tests (pytest)
 #   make bench   set up, then time synthesis against a plain-JavaScript floor (prints figures)
+#   make scan    set up, then the security gate: checkov over the synthesis and each workspace's plan
 
 PYTHON  ?= python3
 PIPENV_VERSION := 2026.10.3
@@ -23,7 +24,7 @@ endif
 
 PIPENV := .tools/bin/pipenv
 
-.PHONY: setup synth lint test bench clean
+.PHONY: setup synth lint test bench scan clean
 
 setup: .venv/.synced node_modules/.installed
 
@@ -57,5 +58,14 @@ bench/js-floor/node_modules/.installed: bench/js-floor/package-lock.json
 bench: setup bench/js-floor/node_modules/.installed
 	python bench/synth_bench.py $(BENCH_ARGS)
 
+# checkov in its own virtual environment: its pins would drag the project's boto3 back.
+.checkov/.installed: security/checkov-requirements.txt
+	$(PYTHON) -m venv .checkov
+	.checkov/bin/pip install --quiet -r security/checkov-requirements.txt
+	touch $@
+
+scan: setup .checkov/.installed
+	python security/checkov_gate.py
+
 clean:
-	rm -rf .tools .venv node_modules bench/js-floor/node_modules .mypy_cache .ruff_cache .pytest_cache cdktf.out
+	rm -rf .tools .venv .checkov node_modules bench/js-floor/node_modules .mypy_cache .ruff_cache .pytest_cache cdktf.out

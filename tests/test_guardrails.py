@@ -128,8 +128,8 @@ MISTAKES = {
                                     "ENVIRONMENTS['staging'].dns_record_name", "'store2018'",
                                     "unique across environments", "its own record name"),
     "nat mode as text": Mistake(CONFIG, "nat_gateway_mode=NatGatewayMode.SINGLE", 'nat_gateway_mode="single"',
-                                "ENVIRONMENTS['staging'].nat_gateway_mode", "'single'", "one of ['ONE_PER_AZ', 'SINGLE']",
-                                "NatGatewayMode.SINGLE"),
+                                "ENVIRONMENTS['staging'].nat_gateway_mode", "'single'",
+                                "one of ['ONE_PER_AZ', 'SINGLE']", "NatGatewayMode.SINGLE"),
 }  # fmt: skip
 
 
@@ -166,9 +166,9 @@ def command_env() -> dict[str, str]:
     return env
 
 
-RUNNERS = {
-    "python main.py": lambda: [sys.executable, "main.py"],
-    "cdktf synth": lambda: [str(ROOT / "node_modules" / ".bin" / "cdktf"), "synth"],
+RUNNERS: dict[str, list[str]] = {
+    "python main.py": [sys.executable, "main.py"],
+    "cdktf synth": [str(ROOT / "node_modules" / ".bin" / "cdktf"), "synth"],
 }
 
 
@@ -180,7 +180,7 @@ def test_a_mistake_is_refused_clearly_and_writes_nothing(tmp_path: Path, mistake
     before = tree_hash(project / "terraform")
     edit(project, case)
 
-    done = subprocess.run(RUNNERS[runner](), cwd=project, env=command_env(), capture_output=True, text=True,
+    done = subprocess.run(RUNNERS[runner], cwd=project, env=command_env(), capture_output=True, text=True,
                           timeout=300)  # fmt: skip
     output = " ".join((done.stdout + done.stderr).split())  # cdktf re-indents and wraps the app's stderr
 
@@ -200,12 +200,11 @@ def test_a_stack_that_breaks_a_rule_is_refused_after_synthesis_and_writes_nothin
     """The rules run on the finished synthesis, in the scratch folder: a failure there publishes nothing."""
     project = project_copy(tmp_path / "project")
     before = tree_hash(project / "terraform")
-    open_tasks = Mistake(NETWORK, 'description="All traffic between the tasks (service discovery calls)",',
-                         'description="All traffic between the tasks (service discovery calls)", cidr_ipv4="0.0.0.0/0",',
-                         "", "", "", "")  # fmt: skip
+    self_rule = 'description="All traffic between the tasks (service discovery calls)",'
+    open_tasks = Mistake(NETWORK, self_rule, f'{self_rule} cidr_ipv4="0.0.0.0/0",', "", "", "", "")
     edit(project, open_tasks)
     for command in RUNNERS.values():
-        done = subprocess.run(command(), cwd=project, env=command_env(), capture_output=True, text=True, timeout=300)
+        done = subprocess.run(command, cwd=project, env=command_env(), capture_output=True, text=True, timeout=300)
         output = done.stdout + done.stderr
         assert done.returncode != 0, output
         assert "Synthesis refused" in output and "[tasks-only-from-load-balancer]" in output, output
@@ -218,7 +217,7 @@ def test_a_good_synthesis_replaces_the_files_and_keeps_terraform_run_files(tmp_p
     (stack / ".terraform").mkdir()
     (stack / ".terraform" / "marker").write_text("terraform init ran here")
     (stack / "cdk.tf.json").write_text("{}")  # stale: a good synthesis rewrites it
-    done = subprocess.run(RUNNERS["cdktf synth"](), cwd=project, env=command_env(), capture_output=True, text=True,
+    done = subprocess.run(RUNNERS["cdktf synth"], cwd=project, env=command_env(), capture_output=True, text=True,
                           timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert (stack / "cdk.tf.json").read_bytes() == (ROOT / "terraform/stacks/store2018/cdk.tf.json").read_bytes()

@@ -1,0 +1,193 @@
+#!/usr/bin/env python
+"""The security-scan gate: checkov over the synthesised stack and over each workspace's plan.
+
+    make scan        (or: python security/checkov_gate.py)
+
+Scans, with the pinned checkov in its own virtual environment (.checkov/), offline (`--skip-download`):
+  1. the committed synthesis, `terraform/stacks/store2018/cdk.tf.json`, with `--framework terraform_json`.
+     A copy without `terraform.required_version` is scanned: with that key checkov 3.3.x reports
+     a parsing error and runs no check at all (bridgecrewio/checkov#7454).
+  2. the plan of every workspace, made by the real Terraform and provider against the moto
+     emulator (tests/tfharness.py), with `--framework terraform_plan`. The plan shows each
+     workspace's resolved values, container definitions decoded. (`terraform_json` scans a plan
+     file without error and runs 0 checks, so it cannot be the framework here.)
+
+Fails when a check fails that `security/checkov-skips.toml` does not list for that resource, when a
+skip entry matches nothing (stale), when checkov reports a parsing error or logs an error, or when
+fewer checks ran than the floor below. Prints passed, failed and skipped counts per scan.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from tfharness import SYNTH_STACK_DIR, MotoServer, TerraformWorkdir, missing_tools  # noqa: E402
+
+CHECKOV = ROOT / ".checkov" / "bin" / "checkov"
+SKIPS_FILE = ROOT / "security" / "checkov-skips.toml"
+WORKSPACES = ("prod", "staging")
+# Fewer checks than this means checkov did not really read the input (see #7454 above).
+MIN_CHECKS = {"synthesis": 200, "plan": 180}
+MAX_SKIPS = 15
+# checkov logs failures to run a check or to build its graph at ERROR/WARNING level, and goes on.
+CHECKOV_PROBLEM = re.compile(r"\[(ERROR|CRITI)|Failed to (run check|add block|parse)")
+
+
+@dataclass(frozen=True)
+class Skip:
+    check: str
+    resources: tuple[str, ...]
+    reason: str
+    scans: tuple[str, ...] = ()  # e.g. ("plan staging",); empty: every scan
+
+    def covers(self, scan: str, check: str, resource: str) -> bool:
+        return (
+            check == self.check
+            and (not self.scans or scan in self.scans)
+            and any(fnmatch.fnmatchcase(resource, p) for p in self.resources)
+        )
+
+
+@dataclass
+class ScanResult:
+    name: str
+    passed: int = 0
+    skipped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def load_skips(path: Path = SKIPS_FILE) -> list[Skip]:
+    entries = tomllib.loads(path.read_text()).get("skip", [])
+    skips = [Skip(e["check"], tuple(e["resources"]), e["reason"].strip(), tuple(e.get("scans", ()))) for e in entries]
+    for skip in skips:
+        if not skip.reason or not skip.resources:
+            raise SystemExit(f"{path}: the skip of {skip.check} needs resources and a reason")
+    if len(skips) > MAX_SKIPS:
+        raise SystemExit(f"{path}: {len(skips)} skips, more than the cap of {MAX_SKIPS}; fix findings instead")
+    return skips
+
+
+def construct_id(resource: str) -> str:
+    """`resource.network_alb_ingress_80_6B9ED1FD` or `aws_eip.network_nat_eip_333844B5[0]` -> the
+    construct id (`network_alb_ingress_80`, `network_nat_eip`), which is the same in both scans."""
+    name = resource.rsplit(".", 1)[-1]
+    name = re.sub(r"\[[^\]]*\]$", "", name)
+    return re.sub(r"_[0-9A-F]{8}$", "", name)
+
+
+def run_checkov(name: str, target: Path, framework: str, floor: int, skips: list[Skip], used: set[Skip]) -> ScanResult:
+    option = "--file" if target.is_file() else "--directory"
+    done = subprocess.run(
+        [str(CHECKOV), option, str(target), "--framework", framework, "--skip-download", "--quiet",
+         "--compact", "--output", "json"],
+        capture_output=True, text=True, timeout=600,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"},
+    )  # fmt: skip
+    result = ScanResult(name)
+    try:
+        report: dict[str, Any] = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        result.problems.append(f"checkov exited {done.returncode} without a JSON report: {done.stderr[-2000:]}")
+        return result
+    summary = report["summary"]
+    result.passed = summary["passed"]
+    if summary["parsing_errors"]:
+        result.problems.append(f"{summary['parsing_errors']} parsing error(s): {report['results']['parsing_errors']}")
+    for line in done.stderr.splitlines():
+        if CHECKOV_PROBLEM.search(line):
+            result.problems.append(f"checkov logged: {line[:300]}")
+    for failed in report["results"]["failed_checks"]:
+        label = f"{failed['check_id']} {failed['resource']}: {failed['check_name']}"
+        skip = next((s for s in skips if s.covers(name, failed["check_id"], construct_id(failed["resource"]))), None)
+        if skip is None:
+            result.failed.append(label)
+        else:
+            used.add(skip)
+            result.skipped.append(label)
+    ran = result.passed + len(result.failed) + len(result.skipped)
+    if ran < floor:
+        result.problems.append(f"only {ran} checks ran, below the floor of {floor}: checkov did not read the input")
+    return result
+
+
+def synthesis_copy(folder: Path) -> Path:
+    """The committed synthesis without `terraform.required_version` (checkov#7454), nothing else changed."""
+    document = json.loads((SYNTH_STACK_DIR / "cdk.tf.json").read_text())
+    document.get("terraform", {}).pop("required_version", None)
+    target = folder / "synthesis"
+    target.mkdir()
+    (target / "cdk.tf.json").write_text(json.dumps(document, indent=2))
+    return target
+
+
+def workspace_plans(folder: Path) -> dict[str, Path]:
+    """Each workspace's plan as JSON, from the real Terraform and provider against the emulator."""
+    moto = MotoServer(folder / "moto.log")
+    try:
+        workdir = TerraformWorkdir(SYNTH_STACK_DIR, folder / "stack", moto)
+        plans = {}
+        for workspace in WORKSPACES:
+            plans[workspace] = folder / f"plan-{workspace}" / "tfplan.json"
+            plans[workspace].parent.mkdir()
+            plans[workspace].write_text(json.dumps(workdir.plan_json(workspace)))
+        return plans
+    finally:
+        moto.stop()
+
+
+def main() -> int:
+    if not CHECKOV.exists():
+        print(f"{CHECKOV} is missing: run `make scan`, which installs it", file=sys.stderr)
+        return 2
+    skips = load_skips()
+    used: set[Skip] = set()
+    with tempfile.TemporaryDirectory(prefix="checkov-gate-") as tmp:
+        folder = Path(tmp)
+        print("checkov gate: scanning a copy of the synthesis without terraform.required_version (checkov#7454)")
+        results = [run_checkov("synthesis", synthesis_copy(folder), "terraform_json", MIN_CHECKS["synthesis"],
+                               skips, used)]  # fmt: skip
+        reason = missing_tools()
+        if reason:
+            if os.environ.get("CI") == "true":
+                print(f"checkov gate: cannot plan under CI=true: {reason}", file=sys.stderr)
+                return 1
+            print(f"checkov gate: plans NOT scanned ({reason})")
+        else:
+            for workspace, plan in workspace_plans(folder).items():
+                results.append(
+                    run_checkov(f"plan {workspace}", plan, "terraform_plan", MIN_CHECKS["plan"], skips, used)
+                )
+
+    ok = True
+    for r in results:
+        print(f"checkov gate: {r.name}: passed {r.passed}, failed {len(r.failed)}, skipped {len(r.skipped)} (reviewed)")
+        for line in r.failed:
+            print(f"  FAILED  {line}")
+        for line in r.problems:
+            print(f"  PROBLEM {line}")
+        ok = ok and not r.failed and not r.problems
+    if len(results) > 1:  # a skip can only be judged stale once every scan ran
+        for skip in skips:
+            if skip not in used:
+                print(f"  STALE   skip of {skip.check} for {list(skip.resources)} matched nothing: remove it")
+                ok = False
+    print(f"checkov gate: {'passed' if ok else 'FAILED'} ({len(skips)} reviewed skips in {SKIPS_FILE.name})")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
