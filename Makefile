@@ -3,6 +3,7 @@
 #   make test    set up, then lint (ruff), type-check (mypy) and run the tests (pytest)
 #   make bench   set up, then time synthesis against a plain-JavaScript floor (prints figures)
 #   make scan    set up, then the security gate: checkov over the synthesis and each workspace's plan
+#   make local-up / local-down   deploy both workspaces into a local AWS emulator / destroy all of it
 
 PYTHON  ?= python3
 PIPENV_VERSION := 2026.10.3
@@ -24,7 +25,7 @@ endif
 
 PIPENV := .tools/bin/pipenv
 
-.PHONY: setup synth lint test bench scan clean
+.PHONY: setup synth lint test bench scan local-up local-down clean
 
 setup: .venv/.synced node_modules/.installed
 
@@ -66,6 +67,12 @@ bench: setup bench/js-floor/node_modules/.installed
 
 scan: setup .checkov/.installed
 	python security/checkov_gate.py
+
+local-up: setup
+	python local/deploy.py up
+
+local-down: setup
+	python local/deploy.py down
 
 clean:
 	rm -rf .tools .venv .checkov node_modules bench/js-floor/node_modules .mypy_cache .ruff_cache .pytest_cache cdktf.out

@@ -26,7 +26,11 @@ def test_constructs_resolves_to_the_library_and_store2018_to_ours() -> None:
 
 
 def test_synthesis_folder_holds_only_what_synthesis_writes() -> None:
-    assert sorted(tracked_files(ROOT / "terraform")) == ["manifest.json", "stacks/store2018/cdk.tf.json"]
+    assert sorted(tracked_files(ROOT / "terraform")) == [
+        "manifest.json",
+        "stacks/bootstrap/cdk.tf.json",
+        "stacks/store2018/cdk.tf.json",
+    ]
 
 
 def test_terraform_run_files_beside_the_synthesis_are_ignored_by_git() -> None:
@@ -36,6 +40,9 @@ def test_terraform_run_files_beside_the_synthesis_are_ignored_by_git() -> None:
         "terraform/stacks/store2018/terraform.tfstate",
         "terraform/stacks/store2018/emulator_override.tf.json",
         "terraform/stacks/store2018/staging.tfplan",
+        "terraform/stacks/bootstrap/lift_protection_override.tf.json",
+        "state-bootstrap/terraform.tfstate",
+        ".local/emulator.json",
     ]
     ignored = subprocess.run(["git", "check-ignore", *run_files], cwd=ROOT, capture_output=True, text=True).stdout
     assert ignored.split() == run_files

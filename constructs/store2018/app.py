@@ -25,8 +25,10 @@ from store2018.config import ConfigError, ProjectSettings
 from store2018.jsii_node import PROJECT_ROOT
 from store2018.rules import check_synthesis
 from store2018.stack import Store2018Stack
+from store2018.state_bucket import StateBootstrapStack
 
 STACK_NAME = "store2018"
+BOOTSTRAP_STACK_NAME = "bootstrap"
 
 
 class SynthesisRefused(Exception):
@@ -41,6 +43,7 @@ def default_outdir() -> str:
 
 def build_app(*, outdir: str, settings: ProjectSettings) -> App:
     app = App(outdir=outdir)
+    StateBootstrapStack(app, BOOTSTRAP_STACK_NAME, settings=settings)
     Store2018Stack(app, STACK_NAME, settings=settings)
     return app
 

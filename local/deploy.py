@@ -1,0 +1,246 @@
+#!/usr/bin/env python
+"""Deploy the synthesised stacks into a local AWS emulator, and tear them down again.
+
+    make local-up      (python local/deploy.py up)
+    make local-down    (python local/deploy.py down)
+
+`up`: start the emulator on 127.0.0.1 (a free port, its own process, left running for
+inspection; it stops itself after --idle-minutes without a request), synthesise, apply the state
+bootstrap stack (the S3 state bucket), initialise the main stack against the emulator from a
+working copy outside `terraform/` (override files beside the copy: endpoints, mock credentials,
+the mirrored provider version), then create, select and apply every workspace. Re-running
+converges; if the emulator was restarted meanwhile, it bootstraps again.
+
+`down`: lift the load balancer's deletion protection and the state bucket's protection
+deliberately (override files in the working copies), destroy every workspace and the bootstrap,
+and stop the emulator.
+
+Everything lives in `.local/` (git-ignored). What it proves and what it does not: README,
+"Local deploy".
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from emulated import (
+    BOOTSTRAP_STACK_DIR,
+    ROOT,
+    SYNTH_STACK_DIR,
+    VENV_PYTHON,
+    EmulatorEndpoint,
+    MotoServer,
+    TerraformWorkdir,
+    emulator_answers,
+    missing_tools,
+)
+
+LOCAL_DIR = ROOT / ".local"
+EMULATOR_RECORD = LOCAL_DIR / "emulator.json"
+IDLE_MINUTES = 30
+MAX_MINUTES = 8 * 60
+
+Echo = Callable[[str], None]
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def prefixed(prefix: str) -> Echo:
+    def echo(line: str) -> None:
+        if line.strip():
+            print(f"  [{prefix}] {line}", flush=True)
+
+    return echo
+
+
+def workspaces(stack_dir: Path = SYNTH_STACK_DIR) -> list[str]:
+    """The environments table's workspaces, as the synthesis carries them (staging first: cheaper to fail)."""
+    names = list(json.loads((stack_dir / "cdk.tf.json").read_text())["locals"]["environments"])
+    return sorted(names, key=lambda n: (n == "prod", n))
+
+
+def lifted_protection_override(stack_dir: Path = SYNTH_STACK_DIR) -> dict[str, Any]:
+    """The environments table with `alb_deletion_protection` off in every workspace: the deliberate
+    step before destroying a protected load balancer. An override file; the synthesis is untouched."""
+    environments = copy.deepcopy(json.loads((stack_dir / "cdk.tf.json").read_text())["locals"]["environments"])
+    for settings in environments.values():
+        settings["alb_deletion_protection"] = False
+    return {"locals": {"environments": environments}}
+
+
+def lifted_bucket_override(stack_dir: Path = BOOTSTRAP_STACK_DIR) -> dict[str, Any]:
+    """Lets Terraform destroy the state bucket, objects included (both protections lifted)."""
+    (name,) = json.loads((stack_dir / "cdk.tf.json").read_text())["resource"]["aws_s3_bucket"]
+    return {"resource": {"aws_s3_bucket": {name: {"force_destroy": True, "lifecycle": {"prevent_destroy": False}}}}}
+
+
+class LocalDeployment:
+    """The bootstrap and the main stack, each in a working copy under `folder`, against `emulator`."""
+
+    def __init__(self, folder: Path, emulator: EmulatorEndpoint, echo: Callable[[str], Echo] = prefixed) -> None:
+        self.folder = folder
+        self.emulator = emulator
+        self.echo = echo
+
+    def bootstrap_workdir(self, lift_protection: bool = False) -> TerraformWorkdir:
+        extra = {"lift_protection": lifted_bucket_override()} if lift_protection else None
+        return TerraformWorkdir(BOOTSTRAP_STACK_DIR, self.folder / "bootstrap", self.emulator, extra_overrides=extra)
+
+    def main_workdir(self, lift_protection: bool = False) -> TerraformWorkdir:
+        extra = {"lift_protection": lifted_protection_override()} if lift_protection else None
+        return TerraformWorkdir(
+            SYNTH_STACK_DIR, self.folder / "store2018", self.emulator, create_state_bucket=False, extra_overrides=extra
+        )
+
+    def bootstrap(self) -> None:
+        workdir = self.bootstrap_workdir()
+        workdir.run("apply", "-auto-approve", "-input=false", echo=self.echo("bootstrap"), timeout=900)
+
+    def apply(self, workspace: str, workdir: TerraformWorkdir | None = None) -> TerraformWorkdir:
+        workdir = workdir or self.main_workdir()
+        workdir.select_workspace(workspace)
+        workdir.run("apply", "-auto-approve", "-input=false", "-lock-timeout=60s", echo=self.echo(workspace),
+                    timeout=1800)  # fmt: skip
+        return workdir
+
+    def outputs(self, workspace: str, workdir: TerraformWorkdir) -> dict[str, Any]:
+        workdir.select_workspace(workspace)
+        shown: dict[str, Any] = json.loads(workdir.run("output", "-json").output)
+        return {name: entry["value"] for name, entry in shown.items()}
+
+    def destroy(self, workspace: str, workdir: TerraformWorkdir | None = None) -> None:
+        """Lift deletion protection (an apply with the override), then destroy the workspace."""
+        workdir = workdir or self.main_workdir(lift_protection=True)
+        workdir.select_workspace(workspace)
+        echo = self.echo(f"{workspace} down")
+        workdir.run("apply", "-auto-approve", "-input=false", echo=echo, timeout=1800)
+        workdir.run("destroy", "-auto-approve", "-input=false", echo=echo, timeout=1800)
+        workdir.select_workspace("default")
+        workdir.run("workspace", "delete", workspace)
+
+    def destroy_bootstrap(self) -> None:
+        workdir = self.bootstrap_workdir(lift_protection=True)
+        echo = self.echo("bootstrap down")
+        workdir.run("apply", "-auto-approve", "-input=false", echo=echo, timeout=900)
+        workdir.run("destroy", "-auto-approve", "-input=false", echo=echo, timeout=900)
+
+
+def running_emulator() -> tuple[EmulatorEndpoint, int] | None:
+    """The emulator `up` left running, if it still answers."""
+    if not EMULATOR_RECORD.exists():
+        return None
+    record = json.loads(EMULATOR_RECORD.read_text())
+    if not emulator_answers(record["url"]):
+        return None
+    return EmulatorEndpoint(record["url"]), int(record["pid"])
+
+
+def start_emulator(idle_minutes: float) -> EmulatorEndpoint:
+    """A new emulator, detached from this command. Its old working copies refer to a world that is
+    gone: they are removed, so that the bootstrap runs again."""
+    shutil.rmtree(LOCAL_DIR / "work", ignore_errors=True)
+    LOCAL_DIR.mkdir(exist_ok=True)
+    server = MotoServer(LOCAL_DIR / "emulator.log", idle_minutes=idle_minutes, max_minutes=MAX_MINUTES, detached=True)
+    EMULATOR_RECORD.write_text(json.dumps({"url": server.url, "pid": server.pid, "started": time.time()}))
+    return server
+
+
+def synthesise() -> None:
+    done = subprocess.run([str(VENV_PYTHON), str(ROOT / "main.py")], cwd=ROOT)
+    if done.returncode != 0:
+        raise SystemExit(done.returncode)
+
+
+def up(idle_minutes: float) -> int:
+    reason = missing_tools()
+    if reason:
+        print(f"local-up needs Terraform, the AWS provider and the emulator: {reason}", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    say("synthesising terraform/")
+    synthesise()
+    found = running_emulator()
+    if found:
+        emulator, _ = found
+        say(f"reusing the emulator at {emulator.url}")
+    else:
+        emulator = start_emulator(idle_minutes)
+        say(f"started the emulator at {emulator.url} (stops itself after {idle_minutes:g} idle minutes)")
+    deployment = LocalDeployment(LOCAL_DIR / "work", emulator)
+    say("state bootstrap: the S3 state bucket")
+    deployment.bootstrap()
+    say("main stack: init against the emulator")
+    workdir = deployment.main_workdir()
+    for workspace in workspaces():
+        say(f"applying workspace {workspace}")
+        deployment.apply(workspace, workdir)
+    for workspace in workspaces():
+        say(f"outputs of {workspace}")
+        for name, value in deployment.outputs(workspace, workdir).items():
+            print(f"  {name} = {json.dumps(value)}")
+    say(f"done in {time.monotonic() - started:.0f} s")
+    print(
+        f"""
+Inspect the emulator while it runs (mock credentials; nothing here reaches AWS):
+  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-west-2
+  aws --no-verify-ssl --endpoint-url {emulator.url} ecs list-services --cluster staging-store2018-cluster
+  aws --no-verify-ssl --endpoint-url {emulator.url} elbv2 describe-load-balancers
+  curl -k {emulator.url}/moto-api/data.json   # everything the emulator holds (self-signed TLS: -k)
+Terraform against it: cd {LOCAL_DIR / "work" / "store2018"} and run terraform with
+  TF_CLI_CONFIG_FILE=terraformrc plus the variables above (the working copy is initialised).
+Tear down: make local-down"""
+    )
+    return 0
+
+
+def down() -> int:
+    found = running_emulator()
+    if not found:
+        say("no emulator is running: nothing to destroy (its state went with it)")
+        shutil.rmtree(LOCAL_DIR, ignore_errors=True)
+        return 0
+    emulator, pid = found
+    deployment = LocalDeployment(LOCAL_DIR / "work", emulator)
+    if (LOCAL_DIR / "work" / "store2018").exists():
+        workdir = deployment.main_workdir(lift_protection=True)
+        existing = workdir.run("workspace", "list").output
+        for workspace in reversed(workspaces()):
+            if workspace in existing.split():
+                say(f"destroying workspace {workspace} (deletion protection lifted first)")
+                deployment.destroy(workspace, workdir)
+    if (LOCAL_DIR / "work" / "bootstrap").exists():
+        say("destroying the state bootstrap (the bucket's protection lifted first)")
+        deployment.destroy_bootstrap()
+    say(f"stopping the emulator (pid {pid})")
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    shutil.rmtree(LOCAL_DIR, ignore_errors=True)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    up_parser = sub.add_parser("up", help="deploy both workspaces into a local emulator")
+    up_parser.add_argument("--idle-minutes", type=float, default=IDLE_MINUTES)
+    sub.add_parser("down", help="destroy everything and stop the emulator")
+    args = parser.parse_args()
+    return up(args.idle_minutes) if args.command == "up" else down()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

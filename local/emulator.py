@@ -1,0 +1,209 @@
+#!/usr/bin/env python
+"""The local AWS emulator: moto on 127.0.0.1, with the gaps the Store2018 stack meets filled in,
+stopping itself after a period without requests (and after a hard cap in any case).
+
+    python local/emulator.py --port 4566 [--idle-minutes 30] [--max-minutes 240]
+
+The shims (`install_shims`) only make moto keep what real AWS keeps, so that Terraform sees
+no false drift after an apply; they change nothing in the synthesised Terraform. See README,
+"Local deploy", for the list and why each exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from typing import Any
+
+LOOPBACK = "127.0.0.1"
+
+
+def _patch(owner: Any, name: str, value: Any) -> None:
+    """Replace one of moto's methods or properties, in this process only."""
+    setattr(owner, name, value)
+
+
+def install_shims() -> None:
+    """Patch moto 5.2.5 in this process. Each shim is small and says which call it fills."""
+    _application_autoscaling_tags()
+    _ecs_service_fields()
+    _security_group_rule_descriptions()
+    _s3_secure_transport_condition()
+    _s3_delete_marker_dispose()
+
+
+def _application_autoscaling_tags() -> None:
+    """ListTagsForResource/TagResource/UntagResource are missing: the provider calls them for
+    every aws_appautoscaling_target. Tags are kept per ARN, fed by RegisterScalableTarget."""
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse as Response
+
+    tags: dict[str, dict[str, str]] = {}
+    register = Response.register_scalable_target
+
+    def register_scalable_target(self: Any) -> str:
+        out: str = register(self)
+        tags.setdefault(json.loads(out)["ScalableTargetARN"], {}).update(self._get_param("Tags") or {})
+        return out
+
+    def list_tags_for_resource(self: Any) -> str:
+        return json.dumps({"Tags": tags.get(self._get_param("ResourceARN"), {})})
+
+    def tag_resource(self: Any) -> str:
+        tags.setdefault(self._get_param("ResourceARN"), {}).update(self._get_param("Tags") or {})
+        return "{}"
+
+    def untag_resource(self: Any) -> str:
+        for key in self._get_param("TagKeys") or []:
+            tags.get(self._get_param("ResourceARN"), {}).pop(key, None)
+        return "{}"
+
+    _patch(Response, "register_scalable_target", register_scalable_target)
+    _patch(Response, "list_tags_for_resource", list_tags_for_resource)
+    _patch(Response, "tag_resource", tag_resource)
+    _patch(Response, "untag_resource", untag_resource)
+
+
+# CreateService/UpdateService fields moto 5.2.5 drops, which DescribeServices returns on AWS.
+ECS_SERVICE_FIELDS = {
+    "capacityProviderStrategy": "capacity_provider_strategy",
+    "availabilityZoneRebalancing": "availability_zone_rebalancing",
+    "enableECSManagedTags": "enable_ecs_managed_tags",
+    "healthCheckGracePeriodSeconds": "health_check_grace_period_seconds",
+}
+
+
+def _ecs_service_fields() -> None:
+    """Keep the fields above on the service; with a capacity-provider strategy AWS reports no
+    launch type (moto defaults it to EC2, which Terraform reads as a change)."""
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    create, update = EC2ContainerServiceBackend.create_service, EC2ContainerServiceBackend.update_service
+    pending: dict[str, Any] = {}
+
+    def keep(service: Any, fields: dict[str, Any]) -> Any:
+        for api_name, attribute in ECS_SERVICE_FIELDS.items():
+            if api_name in fields:
+                setattr(service, attribute, fields[api_name])
+        if getattr(service, "capacity_provider_strategy", None):
+            service.launch_type = None
+        return service
+
+    def create_service(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return keep(create(self, *args, **kwargs), pending.pop("fields", {}))
+
+    def update_service(self: Any, properties: dict[str, Any]) -> Any:
+        fields = {api: properties[attr] for api, attr in ECS_SERVICE_FIELDS.items() if attr in properties}
+        return keep(update(self, properties), fields)
+
+    _patch(EC2ContainerServiceBackend, "create_service", create_service)
+    _patch(EC2ContainerServiceBackend, "update_service", update_service)
+
+    # The backend's create_service does not receive these fields: capture them from the request.
+    from moto.ecs.responses import EC2ContainerServiceResponse as Response
+
+    respond = Response.create_service
+
+    def create_service_response(self: Any) -> Any:
+        pending["fields"] = {
+            api: self._get_param(api) for api in ECS_SERVICE_FIELDS if self._get_param(api) is not None
+        }
+        return respond(self)
+
+    _patch(Response, "create_service", create_service_response)
+
+
+def _security_group_rule_descriptions() -> None:
+    """moto reports the description of CIDR rules only; a rule that references another security
+    group keeps it with the group pair."""
+    from moto.ec2.models.security_groups import SecurityGroupRule
+
+    def description(self: Any) -> str | None:
+        found: str | None = self.ip_range.get("Description") or (self.source_group or {}).get("Description")
+        return found
+
+    _patch(SecurityGroupRule, "description", property(description))
+
+
+def _s3_secure_transport_condition() -> None:
+    """moto evaluates bucket policies without their conditions, so the state bucket's
+    "deny unless aws:SecureTransport" statement would deny everything. This emulator serves
+    HTTPS only, so aws:SecureTransport is always true: such statements never apply, and are
+    left out of the evaluation. Every other statement is evaluated as moto does."""
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def applies_over_tls(statement: dict[str, Any]) -> bool:
+        condition = statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport")
+        values = condition if isinstance(condition, list) else [condition]
+        return condition is None or "true" in [str(v).lower() for v in values]
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        policy = json.loads(self.policy.decode())
+        statements = policy.get("Statement", [])
+        policy["Statement"] = [s for s in (statements if isinstance(statements, list) else [statements])
+                               if applies_over_tls(s)]  # fmt: skip
+        return IAMPolicy(json.dumps(policy)).is_action_permitted(action, resource)
+
+    _patch(FakeBucket, "get_permission", get_permission)
+
+
+def _s3_delete_marker_dispose() -> None:
+    """Removing the last versions of a key that has delete markers calls `dispose()` on each
+    version, which moto's delete markers lack: the request fails with a 500 and the provider's
+    `force_destroy` of the versioned state bucket retries forever. A marker holds no data."""
+    from moto.s3.models import FakeDeleteMarker
+
+    _patch(FakeDeleteMarker, "dispose", lambda self, garbage=False: None)
+
+
+def serve(port: int, idle_seconds: float, max_seconds: float) -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    app = DomainDispatcherApplication(create_backend_app)
+    last_request = [time.monotonic()]
+
+    def tracked(environ: dict[str, Any], start_response: Any) -> Any:
+        last_request[0] = time.monotonic()
+        return app(environ, start_response)
+
+    # HTTPS with a throw-away self-signed certificate: the state bucket's policy refuses requests
+    # without TLS (aws:SecureTransport), and moto enforces bucket policies. Clients skip verification.
+    server = make_server(
+        LOOPBACK, port, tracked, threaded=True, request_handler=MotoRequestHandler, ssl_context="adhoc"
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(f"emulator: listening on https://{LOOPBACK}:{port}; stops after {idle_seconds:.0f} s idle "
+          f"or {max_seconds:.0f} s in all", flush=True)  # fmt: skip
+    started = time.monotonic()
+    try:
+        while True:
+            time.sleep(1)
+            now = time.monotonic()
+            if now - last_request[0] > idle_seconds:
+                print(f"emulator: idle for {idle_seconds:.0f} s, stopping", flush=True)
+                break
+            if now - started > max_seconds:
+                print(f"emulator: running for {max_seconds:.0f} s, stopping", flush=True)
+                break
+    except KeyboardInterrupt:
+        pass
+    server.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--idle-minutes", type=float, default=30)
+    parser.add_argument("--max-minutes", type=float, default=240)
+    args = parser.parse_args()
+    install_shims()
+    serve(args.port, args.idle_minutes * 60, args.max_minutes * 60)
+
+
+if __name__ == "__main__":
+    main()
