@@ -127,6 +127,9 @@ MISTAKES = {
     "duplicate dns record": Mistake(CONFIG, 'dns_record_name="store2018test"', 'dns_record_name="store2018"',
                                     "ENVIRONMENTS['staging'].dns_record_name", "'store2018'",
                                     "unique across environments", "its own record name"),
+    "misspelt field": Mistake(CONFIG, " log_retention_days=7,", " log_retension_days=7,",
+                              "EnvironmentSettings field", "'log_retension_days'", "it has vpc_cidr, nat_gateway_mode",
+                              "correct the spelling"),
     "nat mode as text": Mistake(CONFIG, "nat_gateway_mode=NatGatewayMode.SINGLE", 'nat_gateway_mode="single"',
                                 "ENVIRONMENTS['staging'].nat_gateway_mode", "'single'",
                                 "one of ['ONE_PER_AZ', 'SINGLE']", "NatGatewayMode.SINGLE"),
@@ -185,6 +188,7 @@ def test_a_mistake_is_refused_clearly_and_writes_nothing(tmp_path: Path, mistake
     output = " ".join((done.stdout + done.stderr).split())  # cdktf re-indents and wraps the app's stderr
 
     assert done.returncode != 0, output
+    assert "Traceback" not in output and "Configuration error:" in output, output
     assert f"{case.setting} = {case.value} is invalid" in output, output
     assert case.allowed in output, output
     assert "Fix:" in output and case.fix in output, output
