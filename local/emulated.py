@@ -75,6 +75,10 @@ class EmulatorEndpoint:
 
     def client(self, service: str) -> Any:
         import boto3
+        import urllib3
+
+        # Unverified TLS to 127.0.0.1 is the point here: no warning on every call.
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
         return boto3.client(
             service,
