@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import json
 import os
 import shutil
@@ -45,6 +44,7 @@ from emulated import (
     TerraformWorkdir,
     emulator_answers,
     missing_tools,
+    read_synthesis,
 )
 
 LOCAL_DIR = ROOT / ".local"
@@ -69,14 +69,14 @@ def prefixed(prefix: str) -> Echo:
 
 def workspaces(stack_dir: Path = SYNTH_STACK_DIR) -> list[str]:
     """The environments table's workspaces, as the synthesis carries them (staging first: cheaper to fail)."""
-    names = list(json.loads((stack_dir / "cdk.tf.json").read_text())["locals"]["environments"])
+    names = list(read_synthesis(stack_dir)["locals"]["environments"])
     return sorted(names, key=lambda n: (n == "prod", n))
 
 
 def lifted_protection_override(stack_dir: Path = SYNTH_STACK_DIR) -> dict[str, Any]:
     """The environments table with `alb_deletion_protection` off in every workspace: the deliberate
     step before destroying a protected load balancer. An override file; the synthesis is untouched."""
-    environments = copy.deepcopy(json.loads((stack_dir / "cdk.tf.json").read_text())["locals"]["environments"])
+    environments = read_synthesis(stack_dir)["locals"]["environments"]  # a fresh copy: ours to change
     for settings in environments.values():
         settings["alb_deletion_protection"] = False
     return {"locals": {"environments": environments}}
@@ -84,7 +84,7 @@ def lifted_protection_override(stack_dir: Path = SYNTH_STACK_DIR) -> dict[str, A
 
 def lifted_bucket_override(stack_dir: Path = BOOTSTRAP_STACK_DIR) -> dict[str, Any]:
     """Lets Terraform destroy the state bucket, objects included (both protections lifted)."""
-    (name,) = json.loads((stack_dir / "cdk.tf.json").read_text())["resource"]["aws_s3_bucket"]
+    (name,) = read_synthesis(stack_dir)["resource"]["aws_s3_bucket"]
     return {"resource": {"aws_s3_bucket": {name: {"force_destroy": True, "lifecycle": {"prevent_destroy": False}}}}}
 
 

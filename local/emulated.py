@@ -41,6 +41,12 @@ MOCK_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "te
 MOTO_MAX_SECONDS = 1800
 
 
+def read_synthesis(stack_dir: Path) -> dict[str, Any]:
+    """A synthesised stack's Terraform JSON (`<stack_dir>/cdk.tf.json`)."""
+    document: dict[str, Any] = json.loads((stack_dir / "cdk.tf.json").read_text())
+    return document
+
+
 def mirrored_aws_version() -> str | None:
     versions = sorted(p.name for p in AWS_MIRROR.glob("*") if p.is_dir()) if AWS_MIRROR.is_dir() else []
     return versions[-1] if versions else None
@@ -166,7 +172,7 @@ class TerraformWorkdir:
     ) -> None:
         self.path = workdir
         self.moto = moto
-        self.synthesised = json.loads((stack_dir / "cdk.tf.json").read_text())
+        self.synthesised = read_synthesis(stack_dir)
         workdir.mkdir(parents=True, exist_ok=True)
         shutil.copy2(stack_dir / "cdk.tf.json", workdir / "cdk.tf.json")
         region = self.synthesised["provider"]["aws"][0]["region"]

@@ -34,7 +34,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "local"))
 
-from emulated import SYNTH_STACK_DIR, MotoServer, TerraformWorkdir, missing_tools  # noqa: E402
+from emulated import SYNTH_STACK_DIR, MotoServer, TerraformWorkdir, missing_tools, read_synthesis  # noqa: E402
 
 CHECKOV = ROOT / ".checkov" / "bin" / "checkov"
 SKIPS_FILE = ROOT / "security" / "checkov-skips.toml"
@@ -128,7 +128,7 @@ def synthesis_copy(folder: Path) -> Path:
     """Every committed stack without `terraform.required_version` (checkov#7454), nothing else changed."""
     target = folder / "synthesis"
     for stack in sorted(SYNTH_STACK_DIR.parent.iterdir()):
-        document = json.loads((stack / "cdk.tf.json").read_text())
+        document = read_synthesis(stack)
         document.get("terraform", {}).pop("required_version", None)
         (target / stack.name).mkdir(parents=True)
         (target / stack.name / "cdk.tf.json").write_text(json.dumps(document, indent=2))
