@@ -1,6 +1,7 @@
 # One entry per task a person runs. `make synth` and `make test` set everything up first.
 #   make synth   set up, then synthesise terraform/ with `cdktf synth` (the main job)
 #   make test    set up, then lint (ruff), type-check (mypy) and run the tests (pytest)
+#   make docs    set up, then regenerate the README's settings reference from constructs/store2018/settings.py
 #   make bench   set up, then time synthesis against a plain-JavaScript floor (prints figures)
 #   make scan    set up, then the security gate: checkov over the synthesis and each workspace's plan
 #   make local-up / local-down   deploy both workspaces into a local AWS emulator / destroy all of it
@@ -25,7 +26,7 @@ endif
 
 PIPENV := .tools/bin/pipenv
 
-.PHONY: setup synth lint test bench scan local-up local-down clean
+.PHONY: setup synth docs lint test bench scan local-up local-down clean
 
 setup: .venv/.synced node_modules/.installed
 
@@ -43,6 +44,9 @@ node_modules/.installed: package-lock.json
 
 synth: setup
 	cdktf synth
+
+docs: setup
+	PYTHONPATH=constructs python -m store2018.reference README.md
 
 lint: setup
 	ruff check .
@@ -66,13 +70,13 @@ bench: setup bench/js-floor/node_modules/.installed
 	touch $@
 
 scan: setup .checkov/.installed
-	python security/checkov_gate.py
+	python -m security.checkov_gate
 
 local-up: setup
-	python local/deploy.py up
+	python -m local.deploy up
 
 local-down: setup
-	python local/deploy.py down
+	python -m local.deploy down
 
 clean:
 	rm -rf .tools .venv .checkov node_modules bench/js-floor/node_modules .mypy_cache .ruff_cache .pytest_cache cdktf.out

@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Deploy the synthesised stacks into a local AWS emulator, and tear them down again.
 
-    make local-up      (python local/deploy.py up)
-    make local-down    (python local/deploy.py down)
+    make local-up      (python -m local.deploy up, from the project's root)
+    make local-down    (python -m local.deploy down)
 
 `up`: start the emulator on 127.0.0.1 (a free port, its own process, left running for
 inspection; it stops itself after --idle-minutes without a request), synthesise, apply the state
@@ -34,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from emulated import (
+from local.emulated import (
     BOOTSTRAP_STACK_DIR,
     ROOT,
     SYNTH_STACK_DIR,

@@ -1,6 +1,6 @@
 """Run the real Terraform and AWS provider offline, against the emulator on 127.0.0.1.
 
-Used by the local deploy (`local/deploy.py`), the tests (`tests/tfharness.py`) and the checkov
+Used by the local deploy (`local/deploy.py`), the tests and the checkov
 gate. The synthesised stack is copied into a working folder outside `terraform/`. An override
 file beside it swaps the provider version for the mirrored one and points every AWS endpoint
 at the emulator; the S3 backend is pointed there with `-backend-config` at init (the bootstrap

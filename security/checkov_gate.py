@@ -1,16 +1,22 @@
 #!/usr/bin/env python
 """The security-scan gate: checkov over the synthesised stack and over each workspace's plan.
 
-    make scan        (or: python security/checkov_gate.py)
+    make scan        (or, from the project's root: python -m security.checkov_gate)
 
 Scans, with the pinned checkov in its own virtual environment (.checkov/), offline (`--skip-download`):
   1. the committed synthesis, every `terraform/stacks/*/cdk.tf.json`, with `--framework terraform_json`.
      A copy without `terraform.required_version` is scanned: with that key checkov 3.3.x reports
      a parsing error and runs no check at all (bridgecrewio/checkov#7454).
-  2. the plan of every workspace, made by the real Terraform and provider against the moto
-     emulator (local/emulated.py), with `--framework terraform_plan`. The plan shows each
+  2. the plan of every workspace of the environments table (as the synthesis carries it, so a new
+     environment is scanned with no other edit), made by the real Terraform and provider against
+     the moto emulator (local/emulated.py), with `--framework terraform_plan`. The plan shows each
      workspace's resolved values, container definitions decoded. (`terraform_json` scans a plan
      file without error and runs 0 checks, so it cannot be the framework here.)
+
+A skip may be limited to some scans (`scans = ["synthesis"]` or `["plan"]`) and, for plans, to the
+workspaces whose settings say so (`when = { alb_deletion_protection = false }`: keys and values of
+the workspace's entry in the synthesised environments table), so that it follows the setting it is
+about, not a workspace's name.
 
 Fails when a check fails that `security/checkov-skips.toml` does not list for that resource, when a
 skip entry matches nothing (stale), when checkov reports a parsing error or logs an error, or when
@@ -31,14 +37,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "local"))
-
-from emulated import SYNTH_STACK_DIR, MotoServer, TerraformWorkdir, missing_tools, read_synthesis  # noqa: E402
+from local.emulated import ROOT, SYNTH_STACK_DIR, MotoServer, TerraformWorkdir, missing_tools, read_synthesis
 
 CHECKOV = ROOT / ".checkov" / "bin" / "checkov"
 SKIPS_FILE = ROOT / "security" / "checkov-skips.toml"
-WORKSPACES = ("prod", "staging")
 # Fewer checks than this means checkov did not really read the input (see #7454 above).
 MIN_CHECKS = {"synthesis": 230, "plan": 180}
 MAX_SKIPS = 20
@@ -46,17 +48,34 @@ MAX_SKIPS = 20
 CHECKOV_PROBLEM = re.compile(r"\[(ERROR|CRITI)|Failed to (run check|add block|parse)")
 
 
+SCAN_KINDS = ("synthesis", "plan")
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One checkov run: the synthesis, or one workspace's plan with that workspace's values."""
+
+    name: str  # "synthesis" or "plan <workspace>"
+    values: dict[str, Any] | None = None  # the workspace's entry in the environments table (plans)
+
+    @property
+    def kind(self) -> str:
+        return self.name.split()[0]
+
+
 @dataclass(frozen=True)
 class Skip:
     check: str
     resources: tuple[str, ...]
     reason: str
-    scans: tuple[str, ...] = ()  # e.g. ("plan staging",); empty: every scan
+    scans: tuple[str, ...] = ()  # kinds ("synthesis", "plan"); empty: every scan
+    when: tuple[tuple[str, Any], ...] = ()  # a workspace's values that must all match (plans only)
 
-    def covers(self, scan: str, check: str, resource: str) -> bool:
+    def covers(self, scan: Scan, check: str, resource: str) -> bool:
         return (
             check == self.check
-            and (not self.scans or scan in self.scans)
+            and (not self.scans or scan.kind in self.scans)
+            and (not self.when or (scan.values is not None and all(scan.values.get(k) == v for k, v in self.when)))
             and any(fnmatch.fnmatchcase(resource, p) for p in self.resources)
         )
 
@@ -70,12 +89,31 @@ class ScanResult:
     problems: list[str] = field(default_factory=list)
 
 
-def load_skips(path: Path = SKIPS_FILE) -> list[Skip]:
+def environments(stack_dir: Path = SYNTH_STACK_DIR) -> dict[str, dict[str, Any]]:
+    """The environments table, as the synthesis carries it: every workspace and its values."""
+    table: dict[str, dict[str, Any]] = read_synthesis(stack_dir)["locals"]["environments"]
+    return table
+
+
+def load_skips(path: Path = SKIPS_FILE, settings: dict[str, dict[str, Any]] | None = None) -> list[Skip]:
     entries = tomllib.loads(path.read_text()).get("skip", [])
-    skips = [Skip(e["check"], tuple(e["resources"]), e["reason"].strip(), tuple(e.get("scans", ()))) for e in entries]
+    skips = [
+        Skip(e["check"], tuple(e["resources"]), e["reason"].strip(), tuple(e.get("scans", ())),
+             tuple(sorted(e.get("when", {}).items())))
+        for e in entries
+    ]  # fmt: skip
+    known = {key for values in (settings or environments()).values() for key in values}
     for skip in skips:
         if not skip.reason or not skip.resources:
             raise SystemExit(f"{path}: the skip of {skip.check} needs resources and a reason")
+        if set(skip.scans) - set(SCAN_KINDS):
+            raise SystemExit(f"{path}: the skip of {skip.check} names scans {list(skip.scans)}; use {SCAN_KINDS}")
+        unknown = sorted({k for k, _ in skip.when} - known)
+        if unknown:
+            raise SystemExit(
+                f"{path}: the skip of {skip.check} has `when` keys {unknown} that no environment has; "
+                f"use keys of the synthesised environments table: {sorted(known)}"
+            )
     if len(skips) > MAX_SKIPS:
         raise SystemExit(f"{path}: {len(skips)} skips, more than the cap of {MAX_SKIPS}; fix findings instead")
     return skips
@@ -89,7 +127,7 @@ def construct_id(resource: str) -> str:
     return re.sub(r"_[0-9A-F]{8}$", "", name)
 
 
-def run_checkov(name: str, target: Path, framework: str, floor: int, skips: list[Skip], used: set[Skip]) -> ScanResult:
+def run_checkov(scan: Scan, target: Path, framework: str, floor: int, skips: list[Skip], used: set[Skip]) -> ScanResult:
     option = "--file" if target.is_file() else "--directory"
     done = subprocess.run(
         [str(CHECKOV), option, str(target), "--framework", framework, "--skip-download", "--quiet",
@@ -97,7 +135,7 @@ def run_checkov(name: str, target: Path, framework: str, floor: int, skips: list
         capture_output=True, text=True, timeout=600,
         env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"},
     )  # fmt: skip
-    result = ScanResult(name)
+    result = ScanResult(scan.name)
     try:
         report: dict[str, Any] = json.loads(done.stdout)
     except json.JSONDecodeError:
@@ -112,7 +150,7 @@ def run_checkov(name: str, target: Path, framework: str, floor: int, skips: list
             result.problems.append(f"checkov logged: {line[:300]}")
     for failed in report["results"]["failed_checks"]:
         label = f"{failed['check_id']} {failed['resource']}: {failed['check_name']}"
-        skip = next((s for s in skips if s.covers(name, failed["check_id"], construct_id(failed["resource"]))), None)
+        skip = next((s for s in skips if s.covers(scan, failed["check_id"], construct_id(failed["resource"]))), None)
         if skip is None:
             result.failed.append(label)
         else:
@@ -135,13 +173,13 @@ def synthesis_copy(folder: Path) -> Path:
     return target
 
 
-def workspace_plans(folder: Path) -> dict[str, Path]:
+def workspace_plans(folder: Path, workspaces: list[str]) -> dict[str, Path]:
     """Each workspace's plan as JSON, from the real Terraform and provider against the emulator."""
     moto = MotoServer(folder / "moto.log")
     try:
         workdir = TerraformWorkdir(SYNTH_STACK_DIR, folder / "stack", moto)
         plans = {}
-        for workspace in WORKSPACES:
+        for workspace in workspaces:
             plans[workspace] = folder / f"plan-{workspace}" / "tfplan.json"
             plans[workspace].parent.mkdir()
             plans[workspace].write_text(json.dumps(workdir.plan_json(workspace)))
@@ -154,12 +192,13 @@ def main() -> int:
     if not CHECKOV.exists():
         print(f"{CHECKOV} is missing: run `make scan`, which installs it", file=sys.stderr)
         return 2
-    skips = load_skips()
+    table = environments()
+    skips = load_skips(settings=table)
     used: set[Skip] = set()
     with tempfile.TemporaryDirectory(prefix="checkov-gate-") as tmp:
         folder = Path(tmp)
         print("checkov gate: scanning a copy of the synthesis without terraform.required_version (checkov#7454)")
-        results = [run_checkov("synthesis", synthesis_copy(folder), "terraform_json", MIN_CHECKS["synthesis"],
+        results = [run_checkov(Scan("synthesis"), synthesis_copy(folder), "terraform_json", MIN_CHECKS["synthesis"],
                                skips, used)]  # fmt: skip
         reason = missing_tools()
         if reason:
@@ -168,10 +207,9 @@ def main() -> int:
                 return 1
             print(f"checkov gate: plans NOT scanned ({reason})")
         else:
-            for workspace, plan in workspace_plans(folder).items():
-                results.append(
-                    run_checkov(f"plan {workspace}", plan, "terraform_plan", MIN_CHECKS["plan"], skips, used)
-                )
+            for workspace, plan in workspace_plans(folder, list(table)).items():
+                scan = Scan(f"plan {workspace}", table[workspace])
+                results.append(run_checkov(scan, plan, "terraform_plan", MIN_CHECKS["plan"], skips, used))
 
     ok = True
     for r in results:

@@ -1,4 +1,5 @@
-"""Shared fixtures: one in-process synthesis of the stack, and the emulator for Terraform-level tests."""
+"""Shared fixtures: the project's settings, one in-process synthesis of the stack, and the emulator
+for Terraform-level tests."""
 
 from __future__ import annotations
 
@@ -7,33 +8,56 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import store2018  # noqa: F401  (first: store2018/bootstrap.py must run before cdktf is imported)
-
-# isort: split
 import pytest
-from cdktf import Testing as CdktfTesting
-from tfharness import ROOT, SYNTH_STACK_DIR, MotoServer, TerraformWorkdir, missing_tools
 
-from store2018.config import ProjectSettings
-from store2018.stack import Store2018Stack
+import toolchain
+from local.emulated import ROOT, SYNTH_STACK_DIR, MotoServer, TerraformWorkdir, missing_tools
+from store2018.loading import load_settings
+from store2018.settings import EnvironmentSettings, ServiceSpec, Settings, StateBackendSettings
+
+# Before any test module imports cdktf (it starts jsii's Node kernel): the imports above start nothing.
+toolchain.start()
 
 IN_CI = os.environ.get("CI") == "true"
+#: The project's settings, as `main.py` loads them (environments.py and catalog.py).
+SETTINGS = load_settings()
 
 
-def synth(settings: ProjectSettings) -> str:
+def settings_with(
+    *,
+    environments: Mapping[str, EnvironmentSettings] | None = None,
+    services: Mapping[str, ServiceSpec] | None = None,
+    state_backend: StateBackendSettings | None = None,
+    **project: Any,
+) -> Settings:
+    """The project's settings with some values changed (validated again, as a user's edit would be)."""
+    if state_backend is not None:
+        project["state_backend"] = state_backend
+    return Settings(
+        project=replace(SETTINGS.project, **project),
+        environments=SETTINGS.environments if environments is None else environments,
+        services=SETTINGS.services if services is None else services,
+    )
+
+
+def synth(settings: Settings) -> str:
     """The stack synthesised in memory by cdktf's Testing helpers, as JSON text."""
+    from cdktf import Testing as CdktfTesting
+
+    from store2018.stack import Store2018Stack
+
     stack = Store2018Stack(CdktfTesting.app(), "store2018", settings=settings)
     return CdktfTesting.synth(stack)
 
 
 @pytest.fixture(scope="session")
 def synthesized() -> str:
-    return synth(ProjectSettings())
+    return synth(SETTINGS)
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +86,7 @@ def committed_stack(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) 
 
 @pytest.fixture(scope="session")
 def plans(committed_stack: TerraformWorkdir) -> dict[str, dict[str, Any]]:
-    return {ws: committed_stack.plan_json(ws) for ws in ProjectSettings().environment_names}
+    return {ws: committed_stack.plan_json(ws) for ws in SETTINGS.environment_names}
 
 
 @dataclass(frozen=True)
@@ -82,7 +106,7 @@ except SystemExit as exit:
     if exit.code:
         raise
 import os
-from store2018 import provider_import
+from toolchain import provider_import
 print(json.dumps({"mode": provider_import.mode(), "loaded": provider_import.loaded_submodules(),
                   "node_options": os.environ.get("NODE_OPTIONS", "")}))
 """

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import synth
+from conftest import SETTINGS, settings_with, synth
 from test_service import PER_SERVICE
 
-from store2018.catalog import FARGATE_SIZES, SERVICES, ServiceSpec
-from store2018.config import ProjectSettings
+from store2018.settings import FARGATE_SIZES, ServiceSpec
 
 PAYMENT = ServiceSpec(
     image="example/paymentservice",
@@ -26,19 +25,20 @@ def addresses(template: dict[str, Any], block: str) -> dict[str, Any]:
 
 def test_the_catalog_is_the_courses_four_services() -> None:
     assert {
-        name: (s.image, s.container_port, s.health_check_path, s.discovery_name) for name, s in SERVICES.items()
+        name: (s.image, s.container_port, s.health_check_path, s.discovery_name)
+        for name, s in SETTINGS.services.items()
     } == {
         "account": ("jeremycookdev/accountservice", 80, "/api/healthcheck", "api-account"),
         "inventory": ("jeremycookdev/inventoryservice", 80, "/api/healthcheck", "api-inventory"),
         "shopping": ("jeremycookdev/shoppingservice", 80, "/api/healthcheck", "api-shopping"),
         "store2018": ("jeremycookdev/store2018", 80, "/healthcheck", "app-store2018"),
     }
-    assert {(s.cpu, s.memory_mib) for s in SERVICES.values()} == {(256, 512)}  # the course's task size
-    assert [name for name, s in SERVICES.items() if s.default_route] == ["store2018"]
+    assert {(s.cpu, s.memory_mib) for s in SETTINGS.services.values()} == {(256, 512)}  # the course's task size
+    assert [name for name, s in SETTINGS.services.items() if s.default_route] == ["store2018"]
 
 
 def test_a_fifth_service_adds_its_resources_and_changes_no_existing_one(template: dict[str, Any]) -> None:
-    grown = json.loads(synth(ProjectSettings(services={**SERVICES, "payment": PAYMENT})))
+    grown = json.loads(synth(settings_with(services={**SETTINGS.services, "payment": PAYMENT})))
     before, after = addresses(template, "resource"), addresses(grown, "resource")
 
     assert before.keys() <= after.keys(), "an existing resource address changed"

@@ -3,18 +3,12 @@ The gate itself runs in CI (`make scan`), with checkov in its own virtual enviro
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
-from tfharness import ROOT
+from conftest import SETTINGS
 
-spec = importlib.util.spec_from_file_location("checkov_gate", ROOT / "security" / "checkov_gate.py")
-assert spec and spec.loader
-gate = importlib.util.module_from_spec(spec)
-sys.modules["checkov_gate"] = gate  # dataclasses look their module up while the file runs
-spec.loader.exec_module(gate)
+from security import checkov_gate as gate
 
 
 @pytest.mark.parametrize(
@@ -31,11 +25,31 @@ def test_findings_are_matched_by_construct_id(reported: str, construct_id: str) 
 
 
 def test_a_skip_covers_only_its_check_resources_and_scans() -> None:
-    skip = gate.Skip("CKV_AWS_150", ("load_balancer_alb",), "staging only", ("plan staging",))
-    assert skip.covers("plan staging", "CKV_AWS_150", "load_balancer_alb")
-    assert not skip.covers("plan prod", "CKV_AWS_150", "load_balancer_alb")
-    assert not skip.covers("plan staging", "CKV_AWS_91", "load_balancer_alb")
-    assert not skip.covers("plan staging", "CKV_AWS_150", "load_balancer_target_account")
+    skip = gate.Skip("CKV_AWS_91", ("load_balancer_alb",), "reason", ("synthesis",))
+    assert skip.covers(gate.Scan("synthesis"), "CKV_AWS_91", "load_balancer_alb")
+    assert not skip.covers(gate.Scan("plan prod", {}), "CKV_AWS_91", "load_balancer_alb")
+    assert not skip.covers(gate.Scan("synthesis"), "CKV_AWS_150", "load_balancer_alb")
+    assert not skip.covers(gate.Scan("synthesis"), "CKV_AWS_91", "load_balancer_target_account")
+
+
+def test_a_skip_about_a_setting_follows_the_setting_not_the_workspace_name() -> None:
+    table = gate.environments()
+    skip = next(s for s in gate.load_skips(settings=table) if s.check == "CKV_AWS_150")
+    assert skip.when == (("alb_deletion_protection", False),)
+    covered = {ws for ws, values in table.items() if skip.covers(gate.Scan(f"plan {ws}", values), skip.check,
+                                                                     "load_balancer_alb")}  # fmt: skip
+    assert covered == {n for n, e in SETTINGS.environments.items() if not e.alb_deletion_protection} == {"staging"}
+    # A third environment without deletion protection is covered by its setting, with no edit to the skip list.
+    assert skip.covers(gate.Scan("plan qa", {**table["prod"], "alb_deletion_protection": False}), skip.check,
+                       "load_balancer_alb")  # fmt: skip
+    assert not skip.covers(gate.Scan("synthesis"), skip.check, "load_balancer_alb")
+
+
+def test_a_skip_about_an_unknown_setting_is_refused(tmp_path: Path) -> None:
+    entry = '[[skip]]\ncheck = "CKV_X"\nresources = ["x"]\nreason = "because"\nwhen = { alb_protection = false }\n'
+    (tmp_path / "skips.toml").write_text(entry)
+    with pytest.raises(SystemExit, match=r"`when` keys \['alb_protection'\] that no environment has"):
+        gate.load_skips(tmp_path / "skips.toml")
 
 
 def test_the_reviewed_skip_list_is_short_and_every_entry_has_a_reason() -> None:

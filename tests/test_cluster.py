@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import ref, resource_named, synth
-
-from store2018.config import ProjectSettings
+from conftest import ref, resource_named, settings_with, synth
 
 
 def test_cluster_has_container_insights_and_both_fargate_providers(template: dict[str, Any]) -> None:
@@ -31,6 +29,6 @@ def test_discovery_namespace_is_private_to_the_vpc(template: dict[str, Any]) -> 
 
 
 def test_namespace_is_a_setting() -> None:
-    template = json.loads(synth(ProjectSettings(discovery_namespace="store.internal")))
+    template = json.loads(synth(settings_with(discovery_namespace="store.internal")))
     _, namespace = resource_named(template, "aws_service_discovery_private_dns_namespace", "cluster_namespace")
     assert namespace["name"] == "store.internal"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import constructs
 from conftest import tracked_files
-from tfharness import ROOT
 
 import store2018
+from local.emulated import ROOT
 
 
 def test_constructs_folder_is_not_a_package() -> None:

@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import ref, resource_named, resources, synth
-
-from store2018.catalog import SERVICES
-from store2018.config import ProjectSettings
+from conftest import SETTINGS, ref, resource_named, resources, settings_with, synth
 
 API_PATHS = {"account": ["/api/consumers*"], "inventory": ["/api/products*"], "shopping": ["/api/cart*"]}
 
@@ -37,7 +34,7 @@ def test_alb_is_internet_facing_in_the_public_subnets(template: dict[str, Any]) 
 def test_one_ip_target_group_per_exposed_service_with_its_health_check(template: dict[str, Any]) -> None:
     groups = resources(template, "aws_lb_target_group")
     assert len(groups) == 4
-    for service, spec in SERVICES.items():
+    for service, spec in SETTINGS.services.items():
         _, group = resource_named(template, "aws_lb_target_group", f"load_balancer_target_{service}")
         assert group["name"] == f"${{local.workspace}}-store2018-{service}"
         assert (group["target_type"], group["protocol"], group["port"]) == ("ip", "HTTP", 80)
@@ -102,7 +99,7 @@ def test_api_paths_are_routed_to_their_services_on_the_serving_listener(template
 
 
 def test_apis_can_stay_private() -> None:
-    template = json.loads(synth(ProjectSettings(expose_api_paths=False)))
+    template = json.loads(synth(settings_with(expose_api_paths=False)))
     assert [k for k in resources(template, "aws_lb_listener_rule") if "https_redirect" not in k] == []
     (group,) = resources(template, "aws_lb_target_group").values()
     assert group["health_check"]["path"] == "/healthcheck"
@@ -123,7 +120,7 @@ def test_no_dns_record_without_a_hosted_zone(template: dict[str, Any]) -> None:
 
 
 def test_hosted_zone_adds_an_alias_record_per_workspace() -> None:
-    template = json.loads(synth(ProjectSettings(hosted_zone_id="Z0123456789ABCDEFGHIJ")))
+    template = json.loads(synth(settings_with(hosted_zone_id="Z0123456789ABCDEFGHIJ")))
     alb = resource_named(template, "aws_lb", "load_balancer_alb")[0]
     record_address, record = resource_named(template, "aws_route53_record", "load_balancer_dns")
     assert record == {

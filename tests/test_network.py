@@ -10,10 +10,7 @@ from typing import Any
 from cdktf import Testing as CdktfTesting
 from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
 from cdktf_cdktf_provider_aws.vpc import Vpc
-from conftest import ref, resource_named, resources, synth
-
-from store2018.catalog import SERVICES
-from store2018.config import ProjectSettings
+from conftest import SETTINGS, ref, resource_named, resources, settings_with, synth
 
 
 def by_cidr_netnum(subnets: dict[str, dict[str, Any]]) -> dict[int, dict[str, Any]]:
@@ -54,7 +51,7 @@ def test_subnets_follow_the_course_layout(template: dict[str, Any]) -> None:
 
 
 def test_az_count_drives_the_layout() -> None:
-    template = json.loads(synth(ProjectSettings(az_count=3)))
+    template = json.loads(synth(settings_with(az_count=3)))
     layout = by_cidr_netnum(resources(template, "aws_subnet"))
     assert sorted(layout) == [0, 1, 2, 3, 4, 5]
     assert len(resources(template, "aws_route_table")) == 1 + 3
@@ -170,14 +167,14 @@ def test_no_ingress_from_anywhere_except_the_load_balancer_listeners(template: d
 
 
 def test_exposed_services_ports_reach_both_groups() -> None:
-    services = dict(SERVICES)
-    services["store2018"] = replace(SERVICES["store2018"], container_port=8080)
-    template = json.loads(synth(ProjectSettings(services=services)))
+    services = dict(SETTINGS.services)
+    services["store2018"] = replace(SETTINGS.services["store2018"], container_port=8080)
+    template = json.loads(synth(settings_with(services=services)))
     alb, tasks = _security_groups(template)
     assert [r["from_port"] for r in _rules(template, "egress", alb)] == [80, 8080]
     assert [r.get("from_port") for r in _rules(template, "ingress", tasks)] == [80, 8080, None]
 
-    private_apis = json.loads(synth(ProjectSettings(services=services, expose_api_paths=False)))
+    private_apis = json.loads(synth(settings_with(services=services, expose_api_paths=False)))
     alb, tasks = _security_groups(private_apis)
     assert [r["from_port"] for r in _rules(private_apis, "egress", alb)] == [8080]  # the APIs' port 80 stays closed
 

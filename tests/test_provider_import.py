@@ -1,4 +1,4 @@
-"""The mechanism that loads only the provider bindings a stack uses (store2018/provider_import)."""
+"""The mechanism that loads only the provider bindings a stack uses (toolchain/provider_import)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import ProcessSynthesis, all_files, synthesise_in_new_process, tree_differences
 
-from store2018 import provider_import
-from store2018.provider_import import NODE_HOOK, ProviderLayoutError, layout_problems
+from toolchain import provider_import
+from toolchain.provider_import import NODE_HOOK, ProviderLayoutError, layout_problems
 
 INIT = Path(importlib.util.find_spec(provider_import.PACKAGE).origin or "")  # type: ignore[union-attr]
 SUBMODULES = "".join(f"from . import m{i}\n" for i in range(1200))

@@ -13,8 +13,8 @@ from cdktf import Testing as CdktfTesting
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.security_group_rule import SecurityGroupRule
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+from conftest import SETTINGS
 
-from store2018.config import ProjectSettings
 from store2018.rules import check_plan, check_synthesis
 from store2018.stack import Store2018Stack
 
@@ -25,7 +25,7 @@ def test_the_real_stack_passes(template: dict[str, Any]) -> None:
 
 def synth_with(add: Callable[[Store2018Stack], None]) -> dict[str, Any]:
     """The real stack plus whatever `add` declares in it."""
-    stack = Store2018Stack(CdktfTesting.app(), "store2018", settings=ProjectSettings())
+    stack = Store2018Stack(CdktfTesting.app(), "store2018", settings=SETTINGS)
     add(stack)
     parsed: dict[str, Any] = json.loads(CdktfTesting.synth(stack))
     return parsed

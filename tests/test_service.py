@@ -7,10 +7,8 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from conftest import ref, resource_named, resources, synth
+from conftest import SETTINGS, ref, resource_named, resources, settings_with, synth
 
-from store2018.catalog import SERVICES
-from store2018.config import ProjectSettings
 from store2018.stack import container_environment
 
 PER_SERVICE = {
@@ -29,15 +27,15 @@ PER_SERVICE = {
 def test_every_service_has_its_own_set_of_resources(template: dict[str, Any]) -> None:
     for resource_type, ids in PER_SERVICE.items():
         per_service = [k for k in resources(template, resource_type) if k.startswith("service_")]
-        assert len(per_service) == len(ids) * len(SERVICES), resource_type
-        for service in SERVICES:
+        assert len(per_service) == len(ids) * len(SETTINGS.services), resource_type
+        for service in SETTINGS.services:
             for construct_id in ids:
                 resource_named(template, resource_type, f"service_{service}_{construct_id}")
 
 
-@pytest.mark.parametrize("service", list(SERVICES))
+@pytest.mark.parametrize("service", list(SETTINGS.services))
 def test_ecs_service_runs_privately_registered_and_attached(template: dict[str, Any], service: str) -> None:
-    spec = SERVICES[service]
+    spec = SETTINGS.services[service]
     _, ecs = resource_named(template, "aws_ecs_service", f"service_{service}_service")
     task = resource_named(template, "aws_ecs_task_definition", f"service_{service}_task")[0]
     discovery = resource_named(template, "aws_service_discovery_service", f"service_{service}_discovery")[0]
@@ -80,7 +78,7 @@ def test_ecs_service_runs_privately_registered_and_attached(template: dict[str, 
 def test_cloud_map_service_uses_a_records_ttl_10_multivalue(template: dict[str, Any]) -> None:
     namespace = resource_named(template, "aws_service_discovery_private_dns_namespace", "cluster_namespace")[0]
     names = set()
-    for service, spec in SERVICES.items():
+    for service, spec in SETTINGS.services.items():
         _, discovery = resource_named(template, "aws_service_discovery_service", f"service_{service}_discovery")
         names.add(discovery["name"])
         assert discovery["name"] == spec.discovery_name
@@ -94,7 +92,7 @@ def test_cloud_map_service_uses_a_records_ttl_10_multivalue(template: dict[str, 
     assert names == {"api-account", "api-inventory", "api-shopping", "app-store2018"}
 
 
-@pytest.mark.parametrize("service", list(SERVICES))
+@pytest.mark.parametrize("service", list(SETTINGS.services))
 def test_task_definition_is_fargate_sized_with_separate_roles(template: dict[str, Any], service: str) -> None:
     _, task = resource_named(template, "aws_ecs_task_definition", f"service_{service}_task")
     execution = resource_named(template, "aws_iam_role", f"service_{service}_execution_role")[0]
@@ -109,11 +107,11 @@ def test_task_definition_is_fargate_sized_with_separate_roles(template: dict[str
     definitions = task["container_definitions"]
     assert definitions.startswith("${jsonencode([{")
     assert f"aws_cloudwatch_log_group.{logs}.name" in definitions
-    assert f"{SERVICES[service].image}:${{local.environment.services.{service}.image_tag}}" in definitions
+    assert f"{SETTINGS.services[service].image}:${{local.environment.services.{service}.image_tag}}" in definitions
 
 
 def test_log_groups_keep_logs_per_environment(template: dict[str, Any]) -> None:
-    for service in SERVICES:
+    for service in SETTINGS.services:
         _, logs = resource_named(template, "aws_cloudwatch_log_group", f"service_{service}_logs")
         assert logs == {
             "name": f"/ecs/${{local.workspace}}-store2018/{service}",
@@ -128,7 +126,7 @@ def _policy_statements(template: dict[str, Any], service: str) -> list[dict[str,
     return statements
 
 
-@pytest.mark.parametrize("service", list(SERVICES))
+@pytest.mark.parametrize("service", list(SETTINGS.services))
 def test_execution_role_may_only_write_its_own_log_group(template: dict[str, Any], service: str) -> None:
     role = resource_named(template, "aws_iam_role", f"service_{service}_execution_role")[0]
     _, policy = resource_named(template, "aws_iam_role_policy", f"service_{service}_execution_policy")
@@ -149,11 +147,11 @@ def test_execution_role_may_only_write_its_own_log_group(template: dict[str, Any
 
 
 def test_ecr_images_add_only_repository_scoped_pulls() -> None:
-    services = dict(SERVICES)
+    services = dict(SETTINGS.services)
     services["account"] = replace(
-        SERVICES["account"], image="123456789012.dkr.ecr.us-west-2.amazonaws.com/store/account"
+        SETTINGS.services["account"], image="123456789012.dkr.ecr.us-west-2.amazonaws.com/store/account"
     )
-    template = json.loads(synth(ProjectSettings(services=services)))
+    template = json.loads(synth(settings_with(services=services)))
     statements = _policy_statements(template, "account")
     assert [(s["sid"], s["resources"]) for s in statements[1:]] == [
         ("EcrAuthorization", ["*"]),  # GetAuthorizationToken has no resource-level permissions
@@ -182,12 +180,12 @@ def test_service_roles_trust_only_ecs_tasks_of_this_account(template: dict[str, 
         }
     ]  # fmt: skip
     roles = {k: r for k, r in resources(template, "aws_iam_role").items() if k.startswith("service_")}
-    assert len(roles) == 2 * len(SERVICES)
+    assert len(roles) == 2 * len(SETTINGS.services)
     for role in roles.values():
         assert role["assume_role_policy"] == "${data.aws_iam_policy_document.ecs_tasks_trust.json}"
 
 
-@pytest.mark.parametrize("service", list(SERVICES))
+@pytest.mark.parametrize("service", list(SETTINGS.services))
 def test_autoscaling_tracks_cpu_and_requests_within_the_workspace_bounds(
     template: dict[str, Any], service: str
 ) -> None:
@@ -218,13 +216,13 @@ def test_autoscaling_tracks_cpu_and_requests_within_the_workspace_bounds(
 
 
 def test_front_end_variables_are_derived_from_the_catalog() -> None:
-    assert container_environment(ProjectSettings(), "store2018") == {
+    assert container_environment(SETTINGS, "store2018") == {
         "ACCOUNT_SERVICE_API_BASE": "http://api-account.microservices.private/api",
         "INVENTORY_SERVICE_API_BASE": "http://api-inventory.microservices.private/api",
         "SHOPPING_SERVICE_API_BASE": "http://api-shopping.microservices.private/api",
     }
-    services = dict(SERVICES)
-    services["account"] = replace(SERVICES["account"], discovery_name="accounts", api_base_path="/v2")
-    moved = ProjectSettings(services=services, discovery_namespace="shop.internal")
+    services = dict(SETTINGS.services)
+    services["account"] = replace(SETTINGS.services["account"], discovery_name="accounts", api_base_path="/v2")
+    moved = settings_with(services=services, discovery_namespace="shop.internal")
     assert container_environment(moved, "store2018")["ACCOUNT_SERVICE_API_BASE"] == "http://accounts.shop.internal/v2"
     assert container_environment(moved, "account") == {}

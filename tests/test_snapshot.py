@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import ProcessSynthesis, all_files, tracked_files, tree_differences
-from tfharness import ROOT
+
+from local.emulated import ROOT
 
 COMMITTED = ROOT / "terraform"
 

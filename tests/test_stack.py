@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
-import pytest
-from conftest import synth
+from cdktf import TerraformOutput, TerraformStack
+from cdktf import Testing as CdktfTesting
+from conftest import SETTINGS, settings_with, synth
 
-from store2018.config import (
+from store2018.settings import (
     CapacityMix,
     EnvironmentSettings,
     NatGatewayMode,
-    ProjectSettings,
     ServiceOverrides,
     StateBackendSettings,
     TaskCount,
 )
+from store2018.workspace import WorkspaceSelection
 
 
 def test_s3_backend_encrypts_and_locks_with_s3(template: dict[str, Any]) -> None:
@@ -35,7 +37,7 @@ def test_s3_backend_encrypts_and_locks_with_s3(template: dict[str, Any]) -> None
 
 def test_backend_settings_come_from_the_one_settings_object() -> None:
     backend = StateBackendSettings(bucket="my-team-state", key="shop/state.tfstate", region="eu-central-1")
-    template = json.loads(synth(ProjectSettings(state_backend=backend, region="eu-central-1")))
+    template = json.loads(synth(settings_with(state_backend=backend, region="eu-central-1")))
     s3 = template["terraform"]["backend"]["s3"]
     assert (s3["bucket"], s3["key"], s3["region"]) == ("my-team-state", "shop/state.tfstate", "eu-central-1")
     assert template["provider"]["aws"][0]["region"] == "eu-central-1"
@@ -60,7 +62,9 @@ def test_environments_table_is_emitted_whole_and_selected_by_workspace(template:
     shared = {"allowed_account_ids": [], "certificate_arn": "", "https_enabled": False,
               "alb_access_logs_bucket": "", "alb_access_logs_enabled": False,
               "capacity": {"fargate_base": 1, "fargate_weight": 1, "fargate_spot_weight": 0}}  # fmt: skip
-    assert template["locals"]["environments"] == {
+    table = template["locals"]["environments"]
+    assert list(table) == list(SETTINGS.environments)
+    assert {name: table[name] for name in ("prod", "staging")} == {  # the shipped entries
         "prod": {
             "vpc_cidr": "192.168.0.0/16",
             "nat_gateway_count": 2,
@@ -93,7 +97,7 @@ def test_unknown_workspaces_are_refused_by_a_precondition(template: dict[str, An
     (condition,) = guard["lifecycle"]["precondition"]
     assert condition["condition"] == "${contains(keys(local.environments), local.workspace)}"
     assert 'Workspace "${local.workspace}"' in condition["error_message"]
-    assert "Allowed workspaces: prod, staging." in condition["error_message"]
+    assert f"Allowed workspaces: {', '.join(SETTINGS.environments)}." in condition["error_message"]
 
 
 def test_a_new_environment_is_one_table_entry() -> None:
@@ -104,7 +108,7 @@ def test_a_new_environment_is_one_table_entry() -> None:
             vpc_cidr="10.20.0.0/16", nat_gateway_mode=NatGatewayMode.SINGLE, allowed_account_ids=("111122223333",)
         ),
     }
-    template = json.loads(synth(ProjectSettings(environments=environments)))
+    template = json.loads(synth(settings_with(environments=environments)))
     dev = template["locals"]["environments"]["dev"]
     assert (dev["vpc_cidr"], dev["nat_gateway_count"], dev["allowed_account_ids"]) == (
         "10.20.0.0/16",
@@ -117,18 +121,30 @@ def test_a_new_environment_is_one_table_entry() -> None:
     assert "Allowed workspaces: prod, staging, dev." in message["error_message"]
 
 
-def test_constructs_read_only_declared_environment_settings() -> None:
-    from cdktf import TerraformStack
-    from cdktf import Testing as CdktfTesting
+def leaves(value: Any, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
+    """Every leaf of an EnvironmentValues (or of its JSON form), by its path of attribute names."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {p: v for key, item in value.items() for p, v in leaves(item, (*path, key)).items()}
+    return {path: value}
 
-    from store2018.workspace import WorkspaceSelection
 
-    selection = WorkspaceSelection(
-        TerraformStack(CdktfTesting.app(), "s"), "w", project="p", environments={"prod": {"vpc_cidr": "10.0.0.0/16"}}
-    )
-    with pytest.raises(KeyError, match="'vpc_cird' is not in the environments table; known: \\['vpc_cidr'\\]"):
-        selection.string("vpc_cird")
-    assert selection.resource_name("alb") == f"{selection.name}-p-alb"
+def test_constructs_read_the_selected_workspace_through_the_typed_contract(template: dict[str, Any]) -> None:
+    """Each attribute of `WorkspaceSelection.current` is the selected entry's value of the same path, and
+    every environment emits exactly the attributes `EnvironmentValues` declares."""
+    stack = TerraformStack(CdktfTesting.app(), "s")
+    selection = WorkspaceSelection(stack, "w", settings=SETTINGS)
+    current = leaves(selection.current)
+    for i, token in enumerate(current.values()):  # outputs show what each token resolves to
+        TerraformOutput(stack, f"leaf_{i}", value=token)
+    outputs = json.loads(CdktfTesting.synth(stack))["output"]
+    resolved = {path: outputs[f"leaf_{i}"]["value"] for i, path in enumerate(current)}
+    assert resolved == {path: "${local.environment." + ".".join(path) + "}" for path in current}
+    assert ("services", "account", "min_tasks") in resolved and ("capacity", "fargate_base") in resolved
+    for entry in template["locals"]["environments"].values():
+        assert set(leaves(entry)) == set(current)
+    assert selection.resource_name("alb") == f"{selection.name}-store2018-alb"
 
 
 def test_per_service_overrides_and_capacity_mix_reach_the_table() -> None:
@@ -138,7 +154,7 @@ def test_per_service_overrides_and_capacity_mix_reach_the_table() -> None:
         capacity=CapacityMix(fargate_base=2, fargate_weight=1, fargate_spot_weight=3),
         services={"account": ServiceOverrides(tasks=TaskCount(minimum=3, maximum=8), image_tag="1.5.0")},
     )
-    template = json.loads(synth(ProjectSettings(environments={"prod": prod})))
+    template = json.loads(synth(settings_with(environments={"prod": prod})))
     entry = template["locals"]["environments"]["prod"]
     assert entry["services"]["account"] == {"min_tasks": 3, "max_tasks": 8, "image_tag": "1.5.0"}
     assert entry["services"]["inventory"] == {"min_tasks": 2, "max_tasks": 4, "image_tag": "1.4.2"}

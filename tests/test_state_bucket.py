@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 from cdktf import Testing as CdktfTesting
+from conftest import SETTINGS, settings_with
 
-from store2018.config import ProjectSettings, StateBackendSettings
+from store2018.settings import Settings, StateBackendSettings
 from store2018.state_bucket import StateBootstrapStack
 
 
-def bootstrap(settings: ProjectSettings) -> dict[str, Any]:
+def bootstrap(settings: Settings) -> dict[str, Any]:
     parsed: dict[str, Any] = json.loads(
         CdktfTesting.synth(StateBootstrapStack(CdktfTesting.app(), "bootstrap", settings=settings))
     )
@@ -21,7 +22,7 @@ def bootstrap(settings: ProjectSettings) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return bootstrap(ProjectSettings())
+    return bootstrap(SETTINGS)
 
 
 def only(template: dict[str, Any], resource_type: str) -> dict[str, Any]:
@@ -38,7 +39,9 @@ def test_the_bucket_is_the_main_backends_and_refuses_deletion(template: dict[str
     bucket = template["resource"]["aws_s3_bucket"]["state_bucket"]
     assert bucket == {"bucket": "store2018-terraform-state", "force_destroy": False,
                       "lifecycle": {"prevent_destroy": True}}  # fmt: skip
-    other = bootstrap(ProjectSettings(state_backend=StateBackendSettings(bucket="my-team-state", region="eu-west-1")))
+    other = bootstrap(
+        settings_with(state_backend=StateBackendSettings(bucket="my-team-state", key="s.tfstate", region="eu-west-1"))
+    )
     assert other["resource"]["aws_s3_bucket"]["state_bucket"]["bucket"] == "my-team-state"
     assert other["provider"]["aws"][0]["region"] == "eu-west-1"
 

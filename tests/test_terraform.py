@@ -10,18 +10,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tfharness import MotoServer, TerraformWorkdir, planned_resources
+from conftest import SETTINGS, settings_with
 
+from local.emulated import MotoServer, TerraformWorkdir, planned_resources
 from store2018.app import STACK_NAME, build_app
-from store2018.config import EnvironmentSettings, ProjectSettings
+from store2018.settings import EnvironmentSettings
 
 pytestmark = pytest.mark.terraform
 
-EXPECTED = {
-    # workspace: (VPC CIDR, NAT gateways)
-    "prod": ("192.168.0.0/16", 2),
-    "staging": ("172.17.0.0/16", 1),
-}
+WORKSPACES = sorted(SETTINGS.environments)
+# The shipped table, pinned: workspace -> (VPC CIDR, NAT gateways).
+SHIPPED = {"prod": ("192.168.0.0/16", 2), "staging": ("172.17.0.0/16", 1)}
+
+
+def test_the_shipped_networks_are_the_courses() -> None:
+    for workspace, (cidr, nat_count) in SHIPPED.items():
+        env = SETTINGS.environments[workspace]
+        assert (env.vpc_cidr, env.nat_gateway_mode.gateway_count(SETTINGS.project.az_count)) == (cidr, nat_count)
 
 
 def test_validate_passes(committed_stack: TerraformWorkdir) -> None:
@@ -30,10 +35,11 @@ def test_validate_passes(committed_stack: TerraformWorkdir) -> None:
     assert "Success! The configuration is valid." in result.output
 
 
-@pytest.mark.parametrize("workspace", sorted(EXPECTED))
+@pytest.mark.parametrize("workspace", WORKSPACES)
 def test_plan_shows_the_workspace_network(plans: dict[str, dict[str, Any]], workspace: str) -> None:
     plan = plans[workspace]
-    cidr, nat_count = EXPECTED[workspace]
+    env = SETTINGS.environments[workspace]
+    cidr, nat_count = env.vpc_cidr, env.nat_gateway_mode.gateway_count(SETTINGS.project.az_count)
     (vpc,) = planned_resources(plan, "aws_vpc")
     assert vpc["values"]["cidr_block"] == cidr
     assert vpc["values"]["enable_dns_support"] is True and vpc["values"]["enable_dns_hostnames"] is True
@@ -52,7 +58,7 @@ def test_plan_shows_the_workspace_network(plans: dict[str, dict[str, Any]], work
     assert len(planned_resources(plan, "aws_route_table")) == 3  # public + one per AZ
 
 
-@pytest.mark.parametrize("workspace", sorted(EXPECTED))
+@pytest.mark.parametrize("workspace", WORKSPACES)
 def test_plan_names_and_tags_carry_the_workspace(plans: dict[str, dict[str, Any]], workspace: str) -> None:
     plan = plans[workspace]
     groups = sorted(g["values"]["name"] for g in planned_resources(plan, "aws_security_group"))
@@ -74,18 +80,18 @@ def test_state_lives_under_the_workspace_key_prefix(
         assert f"{committed_stack.workspace_key_prefix}/{workspace}/{committed_stack.state_key}" in keys
 
 
-@pytest.mark.parametrize("workspace", ["default", "qa"])
+@pytest.mark.parametrize("workspace", ["default", "no-such-env"])  # never an environment's name
 def test_plan_in_a_workspace_without_an_entry_fails_clearly(committed_stack: TerraformWorkdir, workspace: str) -> None:
     result = committed_stack.plan(workspace)
     assert result.returncode != 0
     text = " ".join(result.output.split())  # Terraform wraps long messages
     assert f'Workspace "{workspace}" has no entry in the environments table' in text
-    assert "Allowed workspaces: prod, staging." in text
+    assert f"Allowed workspaces: {', '.join(SETTINGS.environments)}." in text
 
 
 def test_a_workspace_bound_to_another_account_is_refused(moto: MotoServer, tmp_path: Path) -> None:
     """moto answers as account 123456789012; staging is bound to another account, prod to that one."""
-    settings = ProjectSettings(
+    settings = settings_with(
         environments={
             "prod": EnvironmentSettings(vpc_cidr="192.168.0.0/16", allowed_account_ids=("123456789012",)),
             "staging": EnvironmentSettings(vpc_cidr="172.17.0.0/16", allowed_account_ids=("210987654321",)),

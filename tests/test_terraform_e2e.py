@@ -14,15 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from deploy import LocalDeployment, workspaces
-from tfharness import MotoServer, TerraformWorkdir
+from conftest import SETTINGS
 
-from store2018.config import ENVIRONMENTS, ProjectSettings
+from local.deploy import LocalDeployment, workspaces
+from local.emulated import MotoServer, TerraformWorkdir
 
 pytestmark = pytest.mark.terraform
 
-SETTINGS = ProjectSettings()
-BUCKET = SETTINGS.state_backend.bucket
+BUCKET = SETTINGS.project.state_backend.bucket
 SERVICES = sorted(SETTINGS.services)
 
 
@@ -73,10 +72,10 @@ def test_the_state_bucket_is_versioned_encrypted_private_and_tls_only(deployed: 
     assert (statement["Effect"], statement["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
 
 
-@pytest.mark.parametrize("workspace", sorted(ENVIRONMENTS))
+@pytest.mark.parametrize("workspace", sorted(SETTINGS.environments))
 def test_each_workspace_has_its_own_network(deployed: Deployed, workspace: str) -> None:
     ec2 = deployed.moto.client("ec2")
-    env = ENVIRONMENTS[workspace]
+    env = SETTINGS.environments[workspace]
     (vpc,) = tagged(ec2.describe_vpcs()["Vpcs"], workspace)
     assert vpc["CidrBlock"] == env.vpc_cidr
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
@@ -85,7 +84,7 @@ def test_each_workspace_has_its_own_network(deployed: Deployed, workspace: str) 
     public = {s["SubnetId"] for s in subnets if {"Key": "Tier", "Value": "public"} in s["Tags"]}
     gateways = [g for g in ec2.describe_nat_gateways()["NatGateways"]
                 if g["VpcId"] == vpc["VpcId"] and g["State"] == "available"]  # fmt: skip
-    assert len(gateways) == env.nat_gateway_mode.gateway_count(SETTINGS.az_count)
+    assert len(gateways) == env.nat_gateway_mode.gateway_count(SETTINGS.project.az_count)
     assert {g["SubnetId"] for g in gateways} <= public
     flow_logs = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc["VpcId"]]}])["FlowLogs"]
     (flow_log,) = flow_logs
@@ -93,7 +92,7 @@ def test_each_workspace_has_its_own_network(deployed: Deployed, workspace: str) 
     assert flow_log["LogDestination"].endswith(f":log-group:/vpc/{workspace}-store2018/flow-logs")
 
 
-@pytest.mark.parametrize("workspace", sorted(ENVIRONMENTS))
+@pytest.mark.parametrize("workspace", sorted(SETTINGS.environments))
 def test_four_services_with_their_counts_and_registries(deployed: Deployed, workspace: str) -> None:
     ecs, discovery = deployed.moto.client("ecs"), deployed.moto.client("servicediscovery")
     cluster = f"{workspace}-store2018-cluster"
@@ -102,7 +101,7 @@ def test_four_services_with_their_counts_and_registries(deployed: Deployed, work
     assert sorted(s["serviceName"] for s in services) == [f"{workspace}-store2018-{n}" for n in SERVICES]
     registries = {r["Arn"]: r["Name"] for r in discovery.list_services()["Services"]}
     for service in services:
-        assert service["desiredCount"] == ENVIRONMENTS[workspace].tasks.minimum
+        assert service["desiredCount"] == SETTINGS.environments[workspace].tasks.minimum
         strategy = {
             s["capacityProvider"]: (s.get("base", 0), s.get("weight", 0)) for s in service["capacityProviderStrategy"]
         }
@@ -113,7 +112,7 @@ def test_four_services_with_their_counts_and_registries(deployed: Deployed, work
         assert registries[registry["registryArn"]] == SETTINGS.services[name].discovery_name
 
 
-@pytest.mark.parametrize("workspace", sorted(ENVIRONMENTS))
+@pytest.mark.parametrize("workspace", sorted(SETTINGS.environments))
 def test_listener_rules_and_target_groups(deployed: Deployed, workspace: str) -> None:
     elbv2 = deployed.moto.client("elbv2")
     (lb,) = elbv2.describe_load_balancers(Names=[f"{workspace}-store2018"])["LoadBalancers"]
@@ -155,21 +154,21 @@ def test_unique_names_never_collide_across_workspaces(deployed: Deployed) -> Non
     per_workspace = {"load balancers": 1, "target groups": 4, "clusters": 1, "roles": 9, "log groups": 5}
     for kind, found in names.items():
         assert len(found) == len(set(found)) == 2 * per_workspace[kind], (kind, found)
-        for workspace in ENVIRONMENTS:
+        for workspace in SETTINGS.environments:
             mine = [n for n in found if n.startswith((f"{workspace}-", f"/ecs/{workspace}-", f"/vpc/{workspace}-"))]
             assert len(mine) == per_workspace[kind], (kind, workspace, found)
 
 
 def test_state_objects_live_under_the_workspace_prefix(deployed: Deployed) -> None:
     keys = [o["Key"] for o in deployed.moto.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
-    state = SETTINGS.state_backend
-    expected = {f"{state.workspace_key_prefix}/{ws}/{state.key}" for ws in ENVIRONMENTS}
+    state = SETTINGS.project.state_backend
+    expected = {f"{state.workspace_key_prefix}/{ws}/{state.key}" for ws in SETTINGS.environments}
     assert expected <= set(keys)
     assert state.key not in keys  # nothing in the default workspace
     assert all(k in expected or k.endswith(".tflock") for k in keys), keys
 
 
-@pytest.mark.parametrize("workspace", sorted(ENVIRONMENTS))
+@pytest.mark.parametrize("workspace", sorted(SETTINGS.environments))
 def test_a_plan_right_after_apply_shows_no_changes(deployed: Deployed, workspace: str) -> None:
     deployed.workdir.select_workspace(workspace)
     result = deployed.workdir.run("plan", "-input=false", "-refresh=true", "-detailed-exitcode", check=False)

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from deploy import LocalDeployment
-from tfharness import MotoServer, TerraformWorkdir
+from conftest import SETTINGS
 
-from store2018.config import ENVIRONMENTS
+from local.deploy import LocalDeployment
+from local.emulated import MotoServer, TerraformWorkdir
 
 pytestmark = pytest.mark.terraform
 
@@ -130,7 +130,7 @@ def test_a_second_apply_is_refused_by_the_lock_and_an_interrupted_apply_recovers
 
     replan = workdir.run("plan", "-input=false", "-detailed-exitcode", check=False)
     assert replan.returncode == 0, replan.output
-    env = ENVIRONMENTS[WORKSPACE]
+    env = SETTINGS.environments[WORKSPACE]
     assert count_in_emulator(server) == {
         "vpcs": 1,
         "nat gateways": env.nat_gateway_mode.gateway_count(2),

@@ -6,21 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tfharness import planned_resources
+from conftest import SETTINGS
 
-from store2018.config import ENVIRONMENTS, ProjectSettings
+from local.emulated import planned_resources
 from store2018.rules import check_plan
 
-WORKSPACES = sorted(ENVIRONMENTS)
+pytestmark = pytest.mark.terraform
+WORKSPACES = sorted(SETTINGS.environments)
 
 
-@pytest.mark.terraform
 @pytest.mark.parametrize("workspace", WORKSPACES)
 def test_every_plan_passes_our_rules(plans: dict[str, dict[str, Any]], workspace: str) -> None:
-    assert check_plan(plans[workspace], workspace=workspace, project=ProjectSettings().project) == []
+    assert check_plan(plans[workspace], workspace=workspace, project=SETTINGS.project.name) == []
 
 
-@pytest.mark.terraform
 @pytest.mark.parametrize("workspace", WORKSPACES)
 def test_every_taggable_resource_is_tagged_with_project_and_workspace(
     plans: dict[str, dict[str, Any]], workspace: str
@@ -31,7 +30,6 @@ def test_every_taggable_resource_is_tagged_with_project_and_workspace(
         assert resource["values"]["tags_all"]["Workspace"] == workspace, resource["address"]
 
 
-@pytest.mark.terraform
 @pytest.mark.parametrize("workspace", WORKSPACES)
 def test_flow_logs_and_a_closed_default_group_in_every_workspace(
     plans: dict[str, dict[str, Any]], workspace: str

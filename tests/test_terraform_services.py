@@ -14,19 +14,18 @@ from typing import Any
 import botocore.session
 import pytest
 from botocore.validate import ParamValidator
-from tfharness import MotoServer, TerraformWorkdir, planned_resources
+from conftest import SETTINGS, settings_with
 
+from local.emulated import MotoServer, TerraformWorkdir, planned_resources
 from store2018.app import STACK_NAME, build_app
-from store2018.catalog import SERVICES
-from store2018.config import ENVIRONMENTS, ProjectSettings
 from store2018.stack import container_environment
+from store2018.workspace import EnvironmentValues
 
 pytestmark = pytest.mark.terraform
 
-WORKSPACES = sorted(ENVIRONMENTS)
-# workspace: (task bounds, ALB deletion protection, log retention days), as the environments table says
-EXPECTED = {"prod": ((2, 6), True, 30), "staging": ((2, 3), False, 7)}
-FLOW_LOG_RETENTION = {"prod": 90, "staging": 7}
+WORKSPACES = sorted(SETTINGS.environments)
+# The shipped table, pinned: (task bounds, ALB deletion protection, log and flow log retention days).
+SHIPPED = {"prod": ((2, 6), True, 30, 90), "staging": ((2, 3), False, 7, 7)}
 CERTIFICATE = "arn:aws:acm:us-west-2:123456789012:certificate/0f3c1e2a-1b2c-4d5e-8f90-123456789abc"
 ZONE = "Z0123456789ABCDEFGHIJ"
 
@@ -49,32 +48,41 @@ def register_task_definition_shape() -> Any:
     return botocore.session.get_session().get_service_model("ecs").operation_model("RegisterTaskDefinition").input_shape
 
 
-def test_expected_values_follow_the_environments_table() -> None:
-    for workspace, ((low, high), protection, retention) in EXPECTED.items():
-        env = ENVIRONMENTS[workspace]
+def values(workspace: str) -> EnvironmentValues:
+    """What the environments table says for `workspace`, every override applied: what its plan must show."""
+    return EnvironmentValues.of(workspace, SETTINGS.environments[workspace], SETTINGS)
+
+
+def test_the_shipped_environments_are_the_courses() -> None:
+    for workspace, ((low, high), protection, retention, flow_retention) in SHIPPED.items():
+        env = SETTINGS.environments[workspace]
         assert (env.tasks.minimum, env.tasks.maximum, env.alb_deletion_protection) == (low, high, protection)
-        assert env.log_retention_days == retention
+        assert (env.log_retention_days, env.flow_log_retention_days) == (retention, flow_retention)
 
 
 @pytest.mark.parametrize("workspace", WORKSPACES)
 def test_four_services_with_their_counts(plans: dict[str, dict[str, Any]], workspace: str) -> None:
     plan = plans[workspace]
-    (low, high), _, _ = EXPECTED[workspace]
+    expected = values(workspace)
     services = by_name(plan, "aws_ecs_service")
-    assert sorted(services) == [f"{workspace}-store2018-{s}" for s in sorted(SERVICES)]
-    for service in services.values():
-        assert service["desired_count"] == low == 2  # the course's task count
+    assert sorted(services) == [f"{workspace}-store2018-{s}" for s in sorted(SETTINGS.services)]
+    capacity = expected.capacity
+    for name, service in services.items():
+        bounds = expected.services[name.removeprefix(f"{workspace}-store2018-")]
+        assert service["desired_count"] == bounds.min_tasks
         assert "launch_type" not in service  # capacity comes from the strategy (unknown = computed)
         assert sorted(
             (c["capacity_provider"], c["base"], c["weight"]) for c in service["capacity_provider_strategy"]
         ) == [
-            ("FARGATE", 1, 1),
-            ("FARGATE_SPOT", 0, 0),
+            ("FARGATE", capacity.fargate_base, capacity.fargate_weight),
+            ("FARGATE_SPOT", 0, capacity.fargate_spot_weight),
         ]
         assert service["network_configuration"][0]["assign_public_ip"] is False
         assert service["deployment_circuit_breaker"] == [{"enable": True, "rollback": True}]
     targets = planned_resources(plan, "aws_appautoscaling_target")
-    assert sorted((t["values"]["min_capacity"], t["values"]["max_capacity"]) for t in targets) == [(low, high)] * 4
+    assert sorted((t["values"]["min_capacity"], t["values"]["max_capacity"]) for t in targets) == sorted(
+        (s.min_tasks, s.max_tasks) for s in expected.services.values()
+    )
     (cluster,) = planned_resources(plan, "aws_ecs_cluster")
     assert cluster["values"]["name"] == f"{workspace}-store2018-cluster"
 
@@ -106,14 +114,14 @@ def test_container_definitions_field_by_field(plans: dict[str, dict[str, Any]], 
     plan = plans[workspace]
     log_groups = by_name(plan, "aws_cloudwatch_log_group")
     definitions = container_definitions(plan)
-    assert sorted(definitions) == [f"{workspace}-store2018-{s}" for s in sorted(SERVICES)]
-    for service, spec in SERVICES.items():
+    assert sorted(definitions) == [f"{workspace}-store2018-{s}" for s in sorted(SETTINGS.services)]
+    for service, spec in SETTINGS.services.items():
         (container,) = definitions[f"{workspace}-store2018-{service}"]
         log_group = f"/ecs/{workspace}-store2018/{service}"
         assert log_group in log_groups
         expected: dict[str, Any] = {
             "name": service,
-            "image": f"{spec.image}:latest",
+            "image": f"{spec.image}:{values(workspace).services[service].image_tag}",
             "essential": True,
             "portMappings": [{"containerPort": 80, "hostPort": 80, "protocol": "tcp"}],
             "logConfiguration": {
@@ -121,7 +129,7 @@ def test_container_definitions_field_by_field(plans: dict[str, dict[str, Any]], 
                 "options": {"awslogs-group": log_group, "awslogs-region": "us-west-2", "awslogs-stream-prefix": "ecs"},
             },
         }
-        environment = container_environment(ProjectSettings(), service)
+        environment = container_environment(SETTINGS, service)
         if environment:
             expected["environment"] = [{"name": k, "value": v} for k, v in sorted(environment.items())]
         assert container == expected
@@ -180,11 +188,11 @@ def test_the_model_check_catches_a_bad_definition() -> None:
 @pytest.mark.parametrize("workspace", WORKSPACES)
 def test_load_balancer_listener_and_health_checks(plans: dict[str, dict[str, Any]], workspace: str) -> None:
     plan = plans[workspace]
-    _, protection, retention = EXPECTED[workspace]
+    expected = values(workspace)
     (alb,) = planned_resources(plan, "aws_lb")
     assert alb["values"]["name"] == f"{workspace}-store2018"
     assert alb["values"]["internal"] is False and alb["values"]["drop_invalid_header_fields"] is True
-    assert alb["values"]["enable_deletion_protection"] is protection
+    assert alb["values"]["enable_deletion_protection"] is expected.alb_deletion_protection
     groups = by_name(plan, "aws_lb_target_group")
     assert {name: (g["health_check"][0]["path"], g["health_check"][0]["matcher"]) for name, g in groups.items()} == {
         f"{workspace}-store2018-account": ("/api/healthcheck", "200"),
@@ -193,27 +201,28 @@ def test_load_balancer_listener_and_health_checks(plans: dict[str, dict[str, Any
         f"{workspace}-store2018-store2018": ("/healthcheck", "200"),
     }
     assert {(g["target_type"], g["deregistration_delay"]) for g in groups.values()} == {("ip", "30")}
-    (http,) = planned_resources(plan, "aws_lb_listener")  # no certificate: HTTP only
-    (action,) = http["values"]["default_action"]
-    assert (http["values"]["port"], action["type"], action["redirect"]) == (80, "forward", [])
-    rules = planned_resources(plan, "aws_lb_listener_rule")  # no redirect rule without a certificate
-    assert sorted(r["values"]["condition"][0]["path_pattern"][0]["values"][0] for r in rules) == [
-        "/api/cart*",
-        "/api/consumers*",
-        "/api/products*",
-    ]
+    listeners = planned_resources(plan, "aws_lb_listener")
+    assert sorted(r["values"]["port"] for r in listeners) == ([80, 443] if expected.https_enabled else [80])
+    rules = planned_resources(plan, "aws_lb_listener_rule")  # the redirect rule only with a certificate
+    assert sorted(r["values"]["condition"][0]["path_pattern"][0]["values"][0] for r in rules) == sorted(
+        ["/api/cart*", "/api/consumers*", "/api/products*", *(["*"] if expected.https_enabled else [])]
+    )
     logs = by_name(plan, "aws_cloudwatch_log_group")
-    assert {g["retention_in_days"] for n, g in logs.items() if n.startswith("/ecs/")} == {retention}
-    assert logs[f"/vpc/{workspace}-store2018/flow-logs"]["retention_in_days"] == FLOW_LOG_RETENTION[workspace]
+    assert {g["retention_in_days"] for n, g in logs.items() if n.startswith("/ecs/")} == {expected.log_retention_days}
+    flow_logs = logs[f"/vpc/{workspace}-store2018/flow-logs"]
+    assert flow_logs["retention_in_days"] == expected.flow_log_retention_days
 
 
 @pytest.fixture(scope="module")
 def https_plans(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     """A variant: prod has a certificate and both workspaces a DNS record; staging stays HTTP."""
-    environments = {**ENVIRONMENTS, "prod": replace(ENVIRONMENTS["prod"], certificate_arn=CERTIFICATE)}
+    environments = {
+        **SETTINGS.environments,
+        "prod": replace(SETTINGS.environments["prod"], certificate_arn=CERTIFICATE),
+    }
     folder = tmp_path_factory.mktemp("https")
     build_app(
-        outdir=str(folder / "out"), settings=ProjectSettings(environments=environments, hosted_zone_id=ZONE)
+        outdir=str(folder / "out"), settings=settings_with(environments=environments, hosted_zone_id=ZONE)
     ).synth()
     workdir = TerraformWorkdir(folder / "out" / "stacks" / STACK_NAME, folder / "work", moto)
     return {ws: workdir.plan_json(ws) for ws in WORKSPACES}
@@ -258,9 +267,12 @@ def test_each_workspace_creates_the_same_resources_but_nat(plans: dict[str, Any]
         for ws, plan in plans.items()
     }
     assert len(created["prod"]) == 86
-    # staging shares one NAT gateway: one gateway and one EIP fewer, nothing else differs.
-    assert sorted(set(created["prod"]) - set(created["staging"])) == [
-        "aws_eip.network_nat_eip_333844B5[1]",
-        "aws_nat_gateway.network_nat_B2CD8D5F[1]",
-    ]
-    assert set(created["staging"]) <= set(created["prod"])
+    # Only the number of NAT gateways (and their EIPs) differs: staging shares one.
+    nat = ("aws_eip.network_nat_eip_333844B5[", "aws_nat_gateway.network_nat_B2CD8D5F[")
+    for workspace, addresses in created.items():
+        shared = [a for a in addresses if not a.startswith(nat)]
+        assert shared == [a for a in created["prod"] if not a.startswith(nat)]
+        count = values(workspace).nat_gateway_count
+        expected = sorted(f"{prefix}{i}]" for prefix in nat for i in range(count))
+        assert sorted(a for a in addresses if a.startswith(nat)) == expected
+    assert values("staging").nat_gateway_count == 1

@@ -1,12 +1,13 @@
-"""Entry point: validate the settings, synthesise into a scratch folder, check, then publish.
+"""Synthesis: build the stacks from validated settings in a scratch folder, check, then publish.
 
-All or nothing: the stack is synthesised into a temporary folder beside the output folder.
-Only when the settings are valid, the synthesis raised nothing, no construct recorded an error
-annotation and our own rules (`rules.py`) pass are the generated files moved into the output
-folder, each by an atomic rename. A failure leaves the output folder as it was. (`cdktf synth`
-sets CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS=true, so cdktf itself would write first and
-report after.) Terraform's run files beside the synthesis (`.terraform/`, lock and override
-files, local state) are left in place.
+All or nothing: the stacks are synthesised into a temporary folder beside the output folder.
+Only when the synthesis raised nothing, no construct recorded an error annotation and our own
+rules (`rules.py`) pass are the generated files moved into the output folder, each by an atomic
+rename. A failure leaves the output folder as it was. (`cdktf synth` sets
+CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS=true, so cdktf itself would write first and report
+after.) Terraform's run files beside the synthesis (`.terraform/`, lock and override files, local
+state) are left in place. The settings were checked before this module was imported
+(`loading.load_and_report`, called by `main.py`).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from typing import Any
 
 from cdktf import App
 
-from store2018.config import ConfigError, ProjectSettings
-from store2018.jsii_node import PROJECT_ROOT
+from store2018.loading import shown
 from store2018.rules import check_synthesis
+from store2018.settings import Settings
 from store2018.stack import Store2018Stack
 from store2018.state_bucket import StateBootstrapStack
 
@@ -35,13 +36,7 @@ class SynthesisRefused(Exception):
     """The synthesis ran but must not be published; the message says why."""
 
 
-def default_outdir() -> str:
-    """`cdktf synth` passes CDKTF_OUTDIR; otherwise `output` from cdktf.json (`terraform`)."""
-    configured = json.loads((PROJECT_ROOT / "cdktf.json").read_text())["output"]
-    return os.environ.get("CDKTF_OUTDIR") or str(PROJECT_ROOT / configured)
-
-
-def build_app(*, outdir: str, settings: ProjectSettings) -> App:
+def build_app(*, outdir: str, settings: Settings) -> App:
     app = App(outdir=outdir)
     StateBootstrapStack(app, BOOTSTRAP_STACK_NAME, settings=settings)
     Store2018Stack(app, STACK_NAME, settings=settings)
@@ -83,7 +78,7 @@ def publish(scratch: Path, files: list[Path], outdir: Path) -> None:
         os.replace(scratch / relative, target)
 
 
-def synthesise(settings: ProjectSettings, outdir: Path) -> None:
+def synthesise(settings: Settings, outdir: Path) -> None:
     outdir.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.synth-", dir=outdir.parent))
     try:
@@ -97,16 +92,11 @@ def synthesise(settings: ProjectSettings, outdir: Path) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def main() -> int:
-    outdir = Path(default_outdir())
-    try:
-        settings = ProjectSettings()
-    except ConfigError as error:
-        print(f"Configuration error: {error}\nNothing was written to {outdir}.", file=sys.stderr)
-        return 2
+def synthesise_and_report(settings: Settings, outdir: Path) -> int:
+    """Exit status for `main.py`: 0 when published, 1 (and why, on standard error) when refused."""
     try:
         synthesise(settings, outdir)
     except SynthesisRefused as refused:
-        print(f"Synthesis refused:\n{refused}\nNothing was written to {outdir}.", file=sys.stderr)
+        print(f"Synthesis refused:\n{refused}\nNothing was written to {shown(outdir)}.", file=sys.stderr)
         return 1
     return 0

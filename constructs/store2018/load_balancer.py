@@ -24,13 +24,14 @@ from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGrou
 from cdktf_cdktf_provider_aws.route53_record import Route53Record, Route53RecordAlias
 from constructs import Construct
 
-from store2018.catalog import ServiceSpec
 from store2018.expressions import address, named_local
-from store2018.network import PUBLIC_LISTENER_PORTS
+from store2018.settings import ServiceSpec
 from store2018.workspace import WorkspaceSelection
 
-# The ports the load balancer's security group opens (network.py).
-HTTP_PORT, HTTPS_PORT = PUBLIC_LISTENER_PORTS
+# The load balancer's listener ports: the only ports open to the internet (network.py opens them on
+# the load balancer's security group; rules.py refuses any other open port).
+HTTP_PORT, HTTPS_PORT = 80, 443
+LISTENER_PORTS = (HTTP_PORT, HTTPS_PORT)
 # AWS's recommended policy: TLS 1.3 and 1.2 only, forward-secret ciphers.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # Seconds a target drains before removal: long enough for in-flight requests, far below AWS's 300.
@@ -57,7 +58,7 @@ class LoadBalancer(Construct):
         security_group_id: str,
         exposed: Mapping[str, ServiceSpec],
         rule_priorities: Mapping[str, int],
-        hosted_zone_id: str,
+        hosted_zone_id: str | None,
     ) -> None:
         super().__init__(scope, construct_id)
         name = workspace.resource_name
@@ -71,11 +72,11 @@ class LoadBalancer(Construct):
             subnets=list(subnet_ids),
             security_groups=[security_group_id],
             drop_invalid_header_fields=True,
-            enable_deletion_protection=workspace.boolean("alb_deletion_protection"),
+            enable_deletion_protection=workspace.current.alb_deletion_protection,
             # Off unless the workspace names a bucket (its policy must let ELB write: see README).
             access_logs=LbAccessLogs(
-                enabled=workspace.boolean("alb_access_logs_enabled"),
-                bucket=workspace.string("alb_access_logs_bucket"),
+                enabled=workspace.current.alb_access_logs_enabled,
+                bucket=workspace.current.alb_access_logs_bucket,
                 prefix=name(),
             ),
         )
@@ -105,8 +106,7 @@ class LoadBalancer(Construct):
         (front_end,) = (service for service, spec in exposed.items() if spec.default_route)
         forward_to_front_end = LbListenerDefaultAction(type="forward", target_group_arn=groups[front_end].arn)
 
-        certificate_arn = workspace.string("certificate_arn")
-        https_enabled = named_local(self, "https_enabled", workspace.boolean("https_enabled"))
+        https_enabled = named_local(self, "https_enabled", workspace.current.https_enabled)
         https_count = TerraformCount.of(Token.as_number(Fn.conditional(https_enabled.as_boolean, 1, 0)))
         https = LbListener(
             self,
@@ -116,7 +116,7 @@ class LoadBalancer(Construct):
             port=HTTPS_PORT,
             protocol="HTTPS",
             ssl_policy=TLS_POLICY,
-            certificate_arn=certificate_arn,
+            certificate_arn=workspace.current.certificate_arn,
             default_action=[forward_to_front_end],
         )
         http = LbListener(
@@ -171,12 +171,12 @@ class LoadBalancer(Construct):
             )
 
         host = alb.dns_name
-        if hosted_zone_id:
+        if hosted_zone_id is not None:
             record = Route53Record(
                 self,
                 "dns",
                 zone_id=hosted_zone_id,
-                name=workspace.string("dns_record_name"),
+                name=workspace.current.dns_record_name,
                 type="A",
                 alias=Route53RecordAlias(name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=True),
             )

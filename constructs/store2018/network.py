@@ -1,9 +1,9 @@
 """The network: a VPC over `az_count` AZs, public and private subnets, NAT and security groups,
 VPC flow logs, and the VPC's default security group stripped of every rule.
 
-Layout, as in the course: private subnet i = cidrsubnet(vpc, 8, i), public subnet
-i = cidrsubnet(vpc, 8, az_count + i). The number of NAT gateways is a per-workspace
-setting (`nat_gateway_count`): one per AZ in prod, one shared in staging.
+The subnet layout is `network_layout.py` (as in the course: private subnet i = cidrsubnet(vpc, 8, i),
+public subnet i = cidrsubnet(vpc, 8, az_count + i)). The number of NAT gateways is a per-workspace
+value (`nat_gateway_count`): one per AZ in prod, one shared in staging.
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityG
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
-from store2018.config import SUBNET_NEWBITS
 from store2018.expressions import address, named_local
+from store2018.load_balancer import LISTENER_PORTS
+from store2018.network_layout import NEWBITS, private_netnum, public_netnum
 from store2018.workspace import WorkspaceSelection
 
 ANYWHERE = "0.0.0.0/0"
-PUBLIC_LISTENER_PORTS = (80, 443)
 
 
 class Network(Construct):
@@ -66,7 +66,7 @@ class Network(Construct):
         vpc = Vpc(
             self,
             "vpc",
-            cidr_block=workspace.string("vpc_cidr"),
+            cidr_block=workspace.current.vpc_cidr,
             enable_dns_support=True,
             enable_dns_hostnames=True,
             tags={"Name": name("vpc")},
@@ -93,15 +93,15 @@ class Network(Construct):
                 self,
                 f"{tier}_subnet_{index}",
                 vpc_id=vpc.id,
-                cidr_block=Fn.cidrsubnet(vpc.cidr_block, SUBNET_NEWBITS, netnum),
+                cidr_block=Fn.cidrsubnet(vpc.cidr_block, NEWBITS, netnum),
                 availability_zone=Token.as_string(Fn.element(zones.names, index)),
                 # Nothing launched here needs a public IP: the ALB and the NAT gateways bring their own.
                 map_public_ip_on_launch=False,
                 tags={"Name": name(tier, str(index)), "Tier": tier},
             )
 
-        private = [subnet("private", i, i) for i in range(az_count)]
-        public = [subnet("public", i, az_count + i) for i in range(az_count)]
+        private = [subnet("private", i, private_netnum(i)) for i in range(az_count)]
+        public = [subnet("public", i, public_netnum(i, az_count)) for i in range(az_count)]
 
         igw = InternetGateway(self, "igw", vpc_id=vpc.id, tags={"Name": name("igw")})
         public_rt = RouteTable(self, "public_rt", vpc_id=vpc.id, tags={"Name": name("public")})
@@ -115,7 +115,7 @@ class Network(Construct):
         for i, s in enumerate(public):
             RouteTableAssociation(self, f"public_rta_{i}", subnet_id=s.id, route_table_id=public_rt.id)
 
-        nat_count = TerraformCount.of(workspace.number("nat_gateway_count"))
+        nat_count = TerraformCount.of(workspace.current.nat_gateway_count)
         eip = Eip(
             self,
             "nat_eip",
@@ -166,7 +166,7 @@ class Network(Construct):
             description="Store2018 ECS tasks: the services' ports from the load balancer only",
             tags={"Name": name("tasks")},
         )
-        for port in PUBLIC_LISTENER_PORTS:
+        for port in LISTENER_PORTS:
             VpcSecurityGroupIngressRule(
                 self,
                 f"alb_ingress_{port}",
@@ -230,7 +230,7 @@ class Network(Construct):
             self,
             "flow_logs",
             name=f"/vpc/{name()}/flow-logs",
-            retention_in_days=workspace.number("flow_log_retention_days"),
+            retention_in_days=workspace.current.flow_log_retention_days,
         )
         role = IamRole(self, "flow_logs_role", name=name("flow-logs"), assume_role_policy=trust_policy)
         writes = DataAwsIamPolicyDocument(

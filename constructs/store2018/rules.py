@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from store2018.load_balancer import LISTENER_PORTS
+
 ANYWHERE = ("0.0.0.0/0", "::/0")
-# The load balancer's listener ports: the only ones open to the internet.
-PUBLIC_PORTS = (80, 443)
 # Tags every taggable resource carries (the provider's default_tags).
 REQUIRED_TAGS = ("Project", "Workspace")
 
@@ -115,7 +115,7 @@ def check_synthesis(document: dict[str, Any]) -> list[Violation]:
                 group in lb_groups
                 and rule["protocol"] in ("tcp", "6")
                 and rule["from_port"] == rule["to_port"]
-                and rule["from_port"] in PUBLIC_PORTS
+                and rule["from_port"] in LISTENER_PORTS
             )
             if not public_listener:
                 found.append(Violation(

@@ -42,8 +42,8 @@ from cdktf_cdktf_provider_aws.service_discovery_service import (
 )
 from constructs import Construct
 
-from store2018.catalog import ECR_IMAGE, ServiceSpec
 from store2018.cluster import Cluster
+from store2018.settings import ECR_IMAGE, ServiceSpec
 from store2018.workspace import WorkspaceSelection
 
 # Seconds ECS ignores failing load-balancer health checks after a task starts (.NET start-up).
@@ -83,15 +83,13 @@ class FargateService(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         name = workspace.resource_name
-
-        def setting(key: str) -> Any:
-            return workspace.number("services", service, key)
+        values = workspace.current.services[service]
 
         log_group = CloudwatchLogGroup(
             self,
             "logs",
             name=f"/ecs/{name()}/{service}",
-            retention_in_days=workspace.number("log_retention_days"),
+            retention_in_days=workspace.current.log_retention_days,
         )
 
         execution_role = IamRole(
@@ -118,10 +116,9 @@ class FargateService(Construct):
             assume_role_policy=assume_role_policy,
         )
 
-        image_tag = workspace.string("services", service, "image_tag")
         container: dict[str, Any] = {
             "name": service,
-            "image": f"{spec.image}:{image_tag}",
+            "image": f"{spec.image}:{values.image_tag}",
             "essential": True,
             "portMappings": [
                 {"containerPort": spec.container_port, "hostPort": spec.container_port, "protocol": "tcp"}
@@ -175,15 +172,15 @@ class FargateService(Construct):
             name=name(service),
             cluster=cluster.cluster_id,
             task_definition=task.arn,
-            desired_count=setting("min_tasks"),
+            desired_count=values.min_tasks,
             capacity_provider_strategy=[
                 EcsServiceCapacityProviderStrategy(
                     capacity_provider="FARGATE",
-                    base=workspace.number("capacity", "fargate_base"),
-                    weight=workspace.number("capacity", "fargate_weight"),
+                    base=workspace.current.capacity.fargate_base,
+                    weight=workspace.current.capacity.fargate_weight,
                 ),
                 EcsServiceCapacityProviderStrategy(
-                    capacity_provider="FARGATE_SPOT", base=0, weight=workspace.number("capacity", "fargate_spot_weight")
+                    capacity_provider="FARGATE_SPOT", base=0, weight=workspace.current.capacity.fargate_spot_weight
                 ),
             ],
             network_configuration=EcsServiceNetworkConfiguration(
@@ -223,8 +220,8 @@ class FargateService(Construct):
             service_namespace="ecs",
             scalable_dimension="ecs:service:DesiredCount",
             resource_id=f"service/{cluster.cluster_name}/{ecs_service.name}",
-            min_capacity=setting("min_tasks"),
-            max_capacity=setting("max_tasks"),
+            min_capacity=values.min_tasks,
+            max_capacity=values.max_tasks,
         )
         metrics: dict[str, tuple[str, int, str | None]] = {
             "cpu": ("ECSServiceAverageCPUUtilization", spec.cpu_target_percent, None)

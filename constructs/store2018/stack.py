@@ -15,10 +15,10 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from constructs import Construct
 
 from store2018.cluster import Cluster
-from store2018.config import ProjectSettings
 from store2018.load_balancer import LoadBalancer
 from store2018.network import Network
 from store2018.service import FargateService, LoadBalancerAttachment
+from store2018.settings import Settings
 from store2018.workspace import WorkspaceSelection
 
 # S3-native state locking (`use_lockfile`) needs Terraform 1.10 or newer.
@@ -28,9 +28,10 @@ REQUIRED_TERRAFORM_VERSION = ">= 1.10"
 class Store2018Stack(TerraformStack):
     """Everything Store2018 needs in one AWS account and region, per Terraform workspace."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: ProjectSettings) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings) -> None:
         super().__init__(scope, construct_id)
-        backend = settings.state_backend
+        project = settings.project
+        backend = project.state_backend
         S3Backend(
             self,
             bucket=backend.bucket,
@@ -43,17 +44,15 @@ class Store2018Stack(TerraformStack):
         self.add_override("terraform.backend.s3.use_lockfile", True)
         self.add_override("terraform.required_version", REQUIRED_TERRAFORM_VERSION)
 
-        workspace = WorkspaceSelection(
-            self, "workspace", project=settings.project, environments=settings.environments_to_terraform()
-        )
+        workspace = WorkspaceSelection(self, "workspace", settings=settings)
         AwsProvider(
             self,
             "aws",
-            region=settings.region,
-            allowed_account_ids=workspace.string_list("allowed_account_ids"),
+            region=project.region,
+            allowed_account_ids=list(workspace.current.allowed_account_ids),
             default_tags=[
                 AwsProviderDefaultTags(
-                    tags={"Project": settings.project, "Workspace": workspace.name, "ManagedBy": "cdktf"}
+                    tags={"Project": project.name, "Workspace": workspace.name, "ManagedBy": "cdktf"}
                 )
             ],
         )
@@ -65,14 +64,14 @@ class Store2018Stack(TerraformStack):
             self,
             "network",
             workspace=workspace,
-            az_count=settings.az_count,
+            az_count=project.az_count,
             app_ports=[spec.container_port for spec in exposed.values()],
             flow_logs_trust_policy=service_trust_policy(
                 self, "flow_logs_trust", service="vpc-flow-logs.amazonaws.com", account_id=account.account_id
             ),
         )
         cluster = Cluster(
-            self, "cluster", workspace=workspace, vpc_id=network.vpc_id, namespace=settings.discovery_namespace
+            self, "cluster", workspace=workspace, vpc_id=network.vpc_id, namespace=project.discovery_namespace
         )
         load_balancer = LoadBalancer(
             self,
@@ -84,7 +83,7 @@ class Store2018Stack(TerraformStack):
             exposed=exposed,
             # Catalog order: appending a service never renumbers the existing rules.
             rule_priorities={service: 10 * (i + 1) for i, service in enumerate(services)},
-            hosted_zone_id=settings.hosted_zone_id,
+            hosted_zone_id=project.hosted_zone_id,
         )
         trust = service_trust_policy(
             self, "ecs_tasks_trust", service="ecs-tasks.amazonaws.com", account_id=account.account_id
@@ -98,7 +97,7 @@ class Store2018Stack(TerraformStack):
                 spec=spec,
                 environment=container_environment(settings, service),
                 workspace=workspace,
-                region=settings.region,
+                region=project.region,
                 cluster=cluster,
                 subnet_ids=network.private_subnet_ids,
                 security_group_id=network.tasks_security_group_id,
@@ -153,13 +152,15 @@ class Store2018Stack(TerraformStack):
         self.network = network
 
 
-def container_environment(settings: ProjectSettings, service: str) -> dict[str, str]:
-    """A service's variables: its own, plus other services' API base URLs from their catalog entries."""
+def container_environment(settings: Settings, service: str) -> dict[str, str]:
+    """A service's variables: its own, plus other services' API base URLs from their catalog entries
+    (a callee always has an `api_base_path`: the settings check it)."""
     spec = settings.services[service]
     environment = dict(spec.environment)
     for variable, target in spec.api_base_variables.items():
         callee = settings.services[target]
-        environment[variable] = f"http://{callee.discovery_name}.{settings.discovery_namespace}{callee.api_base_path}"
+        namespace = settings.project.discovery_namespace
+        environment[variable] = f"http://{callee.discovery_name}.{namespace}{callee.api_base_path or ''}"
     return environment
 
 

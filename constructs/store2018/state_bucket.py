@@ -44,7 +44,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 from constructs import Construct
 
-from store2018.config import ProjectSettings
+from store2018.settings import Settings
 
 # Relative to the stack's folder (terraform/stacks/bootstrap): the project's state-bootstrap/.
 BOOTSTRAP_STATE_PATH = "../../../state-bootstrap/terraform.tfstate"
@@ -55,16 +55,16 @@ NONCURRENT_VERSION_DAYS = 90
 class StateBootstrapStack(TerraformStack):
     """The S3 state bucket: versioned, encrypted, private, TLS only, protected from deletion."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: ProjectSettings) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings) -> None:
         super().__init__(scope, construct_id)
-        backend = settings.state_backend
+        backend = settings.project.state_backend
         LocalBackend(self, path=BOOTSTRAP_STATE_PATH)
         AwsProvider(
             self,
             "aws",
             region=backend.region,
             default_tags=[
-                AwsProviderDefaultTags(tags={"Project": settings.project, "Purpose": "terraform-state",
+                AwsProviderDefaultTags(tags={"Project": settings.project.name, "Purpose": "terraform-state",
                                              "ManagedBy": "cdktf"})
             ],
         )  # fmt: skip

@@ -1,8 +1,13 @@
-"""Workspace selection: the one place that turns `terraform.workspace` into settings.
+"""The typed contract between the environments table and the constructs, and workspace selection.
 
-One synthesised artefact serves every workspace. The environments table is emitted as
-`local.environments`; `local.environment` is the entry of the selected workspace. Constructs
-read it through `WorkspaceSelection.string/number/string_list` and never write `${...}` strings.
+One synthesised artefact serves every workspace. `EnvironmentValues` declares what each
+environment emits: the table is emitted whole as `local.environments`, and `local.environment`
+is the entry of the selected workspace (`terraform.workspace`). Constructs read
+`WorkspaceSelection.current`, an `EnvironmentValues` whose every leaf is the Terraform expression
+for the selected workspace's value (a cdktf token): `workspace.current.vpc_cidr` becomes
+`${local.environment.vpc_cidr}`. A misspelt attribute is a mypy error, and constructs never write
+`${...}` strings. The leaves are expressions, not values: pass them to resources, never branch on
+them in Python.
 
 In a workspace with no entry (including `default`) the lookup falls back to the first entry,
 so that `terraform validate` stays green, and the `terraform_data.workspace_guard`
@@ -11,44 +16,150 @@ precondition stops every plan with a message that names the workspace and the al
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from cdktf import (
-    DataResource,
-    Fn,
-    IResolvable,
-    Precondition,
-    TerraformResourceLifecycle,
-    Token,
-)
+from cdktf import DataResource, Fn, Precondition, TerraformResourceLifecycle, Token
 from constructs import Construct
 
 from store2018.expressions import named_local
+from store2018.loading import ENVIRONMENTS_FILE, SETTINGS_DIR
+from store2018.naming import resource_name
+from store2018.settings import EnvironmentSettings, ServiceOverrides, Settings
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CapacityValues:
+    """The capacity-provider strategy's weights (`CapacityMix`)."""
+
+    fargate_base: int
+    fargate_weight: int
+    fargate_spot_weight: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceValues:
+    """One service in one environment, its overrides applied."""
+
+    min_tasks: int
+    max_tasks: int
+    image_tag: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvironmentValues:
+    """What one environment emits into `local.environments`. Optional features are off as `""` with
+    an `*_enabled` flag beside them: a resource counted to zero still needs a string there."""
+
+    vpc_cidr: str
+    nat_gateway_count: int
+    allowed_account_ids: tuple[str, ...]
+    alb_deletion_protection: bool
+    log_retention_days: int
+    flow_log_retention_days: int
+    alb_access_logs_bucket: str
+    alb_access_logs_enabled: bool
+    certificate_arn: str
+    https_enabled: bool
+    dns_record_name: str
+    capacity: CapacityValues
+    services: Mapping[str, ServiceValues]
+
+    @classmethod
+    def of(cls, name: str, env: EnvironmentSettings, settings: Settings) -> EnvironmentValues:
+        def service(service: str) -> ServiceValues:
+            overrides = env.services.get(service, ServiceOverrides())
+            tasks = overrides.tasks or env.tasks
+            return ServiceValues(
+                min_tasks=tasks.minimum, max_tasks=tasks.maximum, image_tag=overrides.image_tag or env.image_tag
+            )
+
+        return cls(
+            vpc_cidr=env.vpc_cidr,
+            nat_gateway_count=env.nat_gateway_mode.gateway_count(settings.project.az_count),
+            allowed_account_ids=env.allowed_account_ids,
+            alb_deletion_protection=env.alb_deletion_protection,
+            log_retention_days=env.log_retention_days,
+            flow_log_retention_days=env.flow_log_retention_days,
+            alb_access_logs_bucket=env.alb_access_logs_bucket or "",
+            alb_access_logs_enabled=env.alb_access_logs_bucket is not None,
+            certificate_arn=env.certificate_arn or "",
+            https_enabled=env.certificate_arn is not None,
+            dns_record_name=env.record_name(name, settings.project.name),
+            capacity=CapacityValues(
+                fargate_base=env.capacity.fargate_base,
+                fargate_weight=env.capacity.fargate_weight,
+                fargate_spot_weight=env.capacity.fargate_spot_weight,
+            ),
+            services={name: service(name) for name in settings.services},
+        )
+
+
+def to_terraform(values: Any) -> Any:
+    """An `EnvironmentValues` (or any part of one) as plain JSON data."""
+    if dataclasses.is_dataclass(values) and not isinstance(values, type):
+        return {f.name: to_terraform(getattr(values, f.name)) for f in dataclasses.fields(values)}
+    if isinstance(values, Mapping):
+        return {key: to_terraform(value) for key, value in values.items()}
+    if isinstance(values, tuple):
+        return [to_terraform(value) for value in values]
+    return values
+
+
+def select(cls: type[T], expression: Any, example: T) -> T:
+    """An instance of `cls` whose every leaf is `expression`'s attribute of that name, as a token of the
+    field's type (mappings take their keys from `example`, since every environment has the same keys)."""
+    hints = typing.get_type_hints(cls)
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        hint, value = hints[f.name], Fn.lookup(expression, f.name)
+        origin = typing.get_origin(hint)
+        if dataclasses.is_dataclass(hint):
+            fields[f.name] = select(hint, value, getattr(example, f.name))  # type: ignore[arg-type]
+        elif origin is Mapping:
+            (item,) = typing.get_args(hint)[1:]
+            entries = getattr(example, f.name)
+            fields[f.name] = {key: select(item, Fn.lookup(value, key), entries[key]) for key in entries}
+        elif origin is tuple:
+            fields[f.name] = Token.as_list(value)
+        elif hint is str:
+            fields[f.name] = Token.as_string(value)
+        elif hint is int:
+            fields[f.name] = Token.as_number(value)
+        elif hint is bool:
+            fields[f.name] = Token.as_any(value)
+        else:
+            raise TypeError(f"{cls.__name__}.{f.name}: no token for {hint!r}")
+    return cls(**fields)
 
 
 class WorkspaceSelection(Construct):
-    """Emits the environments table and selects the current workspace's entry."""
+    """Emits the environments table and selects the current workspace's entry (`current`)."""
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, project: str, environments: Mapping[str, Mapping[str, Any]]
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings) -> None:
         super().__init__(scope, construct_id)
-        names = list(environments)
+        tables = {name: EnvironmentValues.of(name, env, settings) for name, env in settings.environments.items()}
+        names = list(tables)
         self.allowed = names
-        self._keys = frozenset().union(*(entry.keys() for entry in environments.values()))
+        self._project = settings.project.name
 
-        table = named_local(self, "environments", dict(environments))
+        table = named_local(self, "environments", {name: to_terraform(v) for name, v in tables.items()})
         workspace = named_local(self, "workspace", "${terraform.workspace}")
         # Falls back to a known entry so that `validate` works in any workspace; the guard refuses the plan.
-        self._selected = named_local(
+        selected = named_local(
             self, "environment", Fn.lookup(table.as_any_map, workspace.as_string, Fn.lookup(table.as_any_map, names[0]))
         )
         #: The selected workspace's name, as a Terraform expression.
         self.name: str = workspace.as_string
-        self._prefix = f"{self.name}-{project}"
+        #: The selected workspace's values, each a Terraform expression.
+        self.current: EnvironmentValues = select(EnvironmentValues, selected.as_any_map, tables[names[0]])
 
-        allowed = ", ".join(names)
+        settings_file = (SETTINGS_DIR / ENVIRONMENTS_FILE).relative_to(SETTINGS_DIR.parents[1])
         guard = DataResource(
             self,
             "guard",
@@ -58,7 +169,7 @@ class WorkspaceSelection(Construct):
                         condition=Fn.contains(Fn.keys(table.as_any_map), workspace.as_string),
                         error_message=(
                             f'Workspace "{self.name}" has no entry in the environments table '
-                            f"(constructs/store2018/config.py). Allowed workspaces: {allowed}. Select one with "
+                            f"({settings_file}). Allowed workspaces: {', '.join(names)}. Select one with "
                             f"`terraform workspace select -or-create {names[0]}`, or add an entry to the table."
                         ),
                     )
@@ -67,27 +178,6 @@ class WorkspaceSelection(Construct):
         )
         guard.override_logical_id("workspace_guard")
 
-    def _get(self, key: str, *path: str) -> Any:
-        if key not in self._keys:
-            raise KeyError(f"environment setting {key!r} is not in the environments table; known: {sorted(self._keys)}")
-        value = Fn.lookup(self._selected.as_any_map, key)
-        for part in path:  # nested entries, e.g. ("services", "account", "min_tasks")
-            value = Fn.lookup(value, part)
-        return value
-
-    def string(self, key: str, *path: str) -> str:
-        """This workspace's value of a string setting, e.g. `string("vpc_cidr")`."""
-        return Token.as_string(self._get(key, *path))
-
-    def number(self, key: str, *path: str) -> float:
-        return Token.as_number(self._get(key, *path))
-
-    def boolean(self, key: str, *path: str) -> IResolvable:
-        return Token.as_any(self._get(key, *path))
-
-    def string_list(self, key: str, *path: str) -> list[str]:
-        return Token.as_list(self._get(key, *path))
-
     def resource_name(self, *parts: str) -> str:
         """The name of a cloud resource: `<workspace>-<project>-<parts...>`, e.g. `prod-store2018-vpc`."""
-        return "-".join((self._prefix, *parts))
+        return resource_name(self.name, self._project, *parts)

@@ -3,7 +3,7 @@
 jsii starts a Node.js child process when cdktf is first imported and uses `JSII_NODE` or
 the first `node` on PATH. The machine's Node 20 is end-of-life for jsii (it prints a
 warning banner on every start), so `npm ci` installs Node 22 into `node_modules/`.
-`select_node()` must run before cdktf is imported; `store2018/bootstrap.py` calls it.
+`select_node()` must run before cdktf is imported; `toolchain.start()` calls it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PROJECT_NODE = PROJECT_ROOT / "node_modules" / ".bin" / "node"
 QUIET_DEPRECATION = "--disable-warning=DEP0044"
 

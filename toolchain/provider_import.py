@@ -12,7 +12,7 @@ A stack uses about 30. This module removes both costs, without changing what is 
 
 Both halves are safe only while those files do nothing but import submodules; each checks the
 file first and fails loudly (ProviderLayoutError, or an error from the kernel) otherwise.
-`install()` must run before anything imports cdktf: `store2018/bootstrap.py` calls it.
+`install()` must run before anything imports cdktf: `toolchain.start()` calls it.
 
 Switch: STORE2018_PROVIDER_IMPORT=lazy (default), eager (both halves off, the packages' own
 behaviour), or python-only (the Node half off; for the benchmark).
@@ -26,7 +26,7 @@ import os
 import sys
 from pathlib import Path
 
-from store2018.jsii_node import add_node_option, remove_node_option
+from toolchain.jsii_node import add_node_option, remove_node_option
 
 PACKAGE = "cdktf_cdktf_provider_aws"
 SWITCH = "STORE2018_PROVIDER_IMPORT"
@@ -99,7 +99,7 @@ def install(package: str = PACKAGE) -> bool:
     if existing is not None:
         if getattr(existing, "__lazy_provider__", False):
             return True
-        raise ProviderLayoutError(f"{package} was imported before store2018; import store2018 first")
+        raise ProviderLayoutError(f"{package} was imported before toolchain.start(); call it first")
     spec = importlib.util.find_spec(package)
     if spec is None or spec.origin is None or not spec.submodule_search_locations:
         raise ProviderLayoutError(f"{package} is not installed as a package (run `make setup`)")
@@ -108,7 +108,7 @@ def install(package: str = PACKAGE) -> bool:
         raise ProviderLayoutError(
             f"{spec.origin} changed, so its submodules cannot be loaded on demand safely: "
             + "; ".join(problems[:5])
-            + f". Set {SWITCH}=eager to import it whole, and update store2018/provider_import.py."
+            + f". Set {SWITCH}=eager to import it whole, and update toolchain/provider_import.py."
         )
     module = importlib.util.module_from_spec(spec)  # `__path__` set, `__init__` not run
     module.__lazy_provider__ = True  # type: ignore[attr-defined]

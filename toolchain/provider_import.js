@@ -1,4 +1,4 @@
-// Node half of store2018/provider_import.py, preloaded into jsii's kernel with NODE_OPTIONS.
+// Node half of toolchain/provider_import.py, preloaded into jsii's kernel with NODE_OPTIONS.
 // @cdktf/provider-aws's lib/index.js requires all ~2,200 resource modules when the kernel
 // loads the assembly. This rewrites each `exports.x = require("./x");` line of that one file
 // into a getter that requires the module on first use, so only the modules a stack uses load.
@@ -30,7 +30,7 @@ function lazyIndex(source, filename) {
   const requires = (source.match(/require\(/g) || []).length;
   if (rewritten !== requires || rewritten < MIN_MODULES) {
     throw new Error(
-      `store2018/provider_import.js: ${filename} changed (${rewritten} of ${requires} requires match ` +
+      `toolchain/provider_import.js: ${filename} changed (${rewritten} of ${requires} requires match ` +
         `the expected 'exports.x = require("./x");' form). Set STORE2018_PROVIDER_IMPORT=eager ` +
         "to load it whole, and update the hook."
     );

@@ -1,0 +1,653 @@
+"""The settings' types and their validation.
+
+The values themselves live apart, in the two files users edit: `environments.py` (the values the
+whole project shares, and the environments table: one entry per Terraform workspace) and
+`catalog.py` (the services). `loading.load_settings()` builds them into one `Settings`, which
+checks every value when it is built: a mistake raises `ConfigError` with the setting, the value
+given, what is allowed and how to fix it, and where the entry was written.
+
+Each field's docstring is its description in the README's settings reference, which is generated
+from these declarations (`make docs`; a test fails when the README's copy is stale). An optional
+feature is `None` when it is off.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from store2018.checks import (
+    ConfigError,
+    check_bucket_name,
+    check_dns_label,
+    check_image_tag,
+    check_region,
+    check_types,
+    checking,
+    fail,
+    is_count,
+    parse_private_network,
+    record_origin,
+)
+from store2018.naming import LOAD_BALANCER_NAME_LIMIT, resource_name
+from store2018.network_layout import LARGEST_VPC_PREFIX, MAX_AZ_COUNT, MIN_AZ_COUNT, NEWBITS, SMALLEST_VPC_PREFIX
+
+__all__ = [
+    "CapacityMix",
+    "ConfigError",
+    "EnvironmentSettings",
+    "NatGatewayMode",
+    "ProjectSettings",
+    "ServiceOverrides",
+    "ServiceSpec",
+    "Settings",
+    "StateBackendSettings",
+    "TaskCount",
+]
+
+# ECS runs at most this many tasks per service.
+MAX_TASKS_PER_SERVICE = 5000
+# Retention periods CloudWatch Logs accepts (0, "never expire", is refused on purpose).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                      3288, 3653)  # fmt: skip
+# CPU units -> memory sizes (MiB) Fargate accepts for Linux tasks.
+FARGATE_SIZES: Mapping[int, tuple[int, ...]] = MappingProxyType(
+    {
+        256: (512, 1024, 2048),
+        512: tuple(range(1024, 4096 + 1, 1024)),
+        1024: tuple(range(2048, 8192 + 1, 1024)),
+        2048: tuple(range(4096, 16384 + 1, 1024)),
+        4096: tuple(range(8192, 30720 + 1, 1024)),
+        8192: tuple(range(16384, 61440 + 1, 4096)),
+        16384: tuple(range(32768, 122880 + 1, 8192)),
+    }
+)
+# An ALB rule's path-pattern condition takes at most five values.
+MAX_PATH_PATTERNS = 5
+# Images whose registry is ECR need repository-scoped pull permissions on the execution role.
+ECR_IMAGE = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>.+)")
+
+
+class NatGatewayMode(enum.Enum):
+    """How the private subnets reach the internet."""
+
+    ONE_PER_AZ = "one_per_az"  # a NAT gateway in every AZ: an AZ outage cuts no other AZ off
+    SINGLE = "single"  # one shared NAT gateway: cheaper, one AZ is a single point of failure
+
+    def gateway_count(self, az_count: int) -> int:
+        return az_count if self is NatGatewayMode.ONE_PER_AZ else 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateBackendSettings:
+    """Where Terraform keeps its state: an S3 bucket that must exist before `terraform init`."""
+
+    bucket: str
+    """S3 bucket holding the state. The `bootstrap` stack creates it; S3 names are global, so use your own."""
+    key: str
+    """Object key of the state. Non-default workspaces keep theirs at `<workspace_key_prefix>/<workspace>/<key>`."""
+    region: str
+    """The bucket's region."""
+    workspace_key_prefix: str = "env:"
+    """Prefix of non-default workspaces' state keys (Terraform's default)."""
+
+    def __post_init__(self) -> None:
+        record_origin(self)
+        with checking(self):
+            check_types(self, "StateBackendSettings")
+            check_bucket_name(
+                "StateBackendSettings.bucket",
+                self.bucket,
+                "name an S3 bucket you own (or pass -backend-config=bucket=... at terraform init)",
+            )
+            if not self.key or self.key.startswith("/") or self.key.endswith("/"):
+                fail(
+                    "StateBackendSettings.key",
+                    self.key,
+                    "a non-empty S3 object key that neither starts nor ends with '/'",
+                    "use a path such as 'store2018/terraform.tfstate'",
+                )
+            check_region("StateBackendSettings.region", self.region)
+            if not self.workspace_key_prefix or "/" in self.workspace_key_prefix:
+                fail(
+                    "StateBackendSettings.workspace_key_prefix",
+                    self.workspace_key_prefix,
+                    "a non-empty prefix without '/'",
+                    "keep Terraform's default 'env:'",
+                )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectSettings:
+    """What is the same in every workspace."""
+
+    name: str
+    """Prefix of every resource name (`<workspace>-<name>-<role>`) and the `Project` tag."""
+    region: str
+    """AWS region of the provider."""
+    az_count: int
+    """Availability zones used: 2 to 6. Private subnet *i* = `cidrsubnet(vpc, 8, i)`, public *i* =
+    `cidrsubnet(vpc, 8, az_count + i)`."""
+    state_backend: StateBackendSettings
+    """The S3 state backend (`StateBackendSettings`, below)."""
+    discovery_namespace: str
+    """Cloud Map private DNS namespace; services resolve as `<discovery_name>.<namespace>`."""
+    expose_api_paths: bool = True
+    """Publish the APIs' `public_paths` on the load balancer (the front end's browser page calls them).
+    `False`: only the front end is reachable from the internet; the APIs get no target group, no rule and
+    no open port from the ALB."""
+    hosted_zone_id: str | None = None
+    """A public Route 53 zone: each workspace gets an alias record for the ALB. `None`: no record."""
+
+    def __post_init__(self) -> None:
+        record_origin(self)
+        with checking(self):
+            check_types(self, "ProjectSettings")
+            if not re.fullmatch(r"[a-z][a-z0-9-]{1,15}", self.name):
+                fail(
+                    "ProjectSettings.name",
+                    self.name,
+                    "2 to 16 lower-case letters, digits or hyphens, starting with a letter "
+                    "(it prefixes resource names, which AWS caps at 32 characters for load balancers)",
+                    "use a short name such as 'store2018'",
+                )
+            check_region("ProjectSettings.region", self.region)
+            if not MIN_AZ_COUNT <= self.az_count <= MAX_AZ_COUNT:
+                fail(
+                    "ProjectSettings.az_count",
+                    self.az_count,
+                    f"an integer from {MIN_AZ_COUNT} (a load balancer needs two AZs) to {MAX_AZ_COUNT}",
+                    "use 2, the course's layout",
+                )
+            if not re.fullmatch(r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", self.discovery_namespace):
+                fail(
+                    "ProjectSettings.discovery_namespace",
+                    self.discovery_namespace,
+                    "a DNS name of two or more lower-case labels",
+                    "use 'microservices.private'",
+                )
+            if self.hosted_zone_id is not None and not re.fullmatch(r"Z[A-Z0-9]{1,31}", self.hosted_zone_id):
+                fail(
+                    "ProjectSettings.hosted_zone_id",
+                    self.hosted_zone_id,
+                    "a Route 53 hosted zone id such as 'Z0123456789ABCDEFGHIJ', or None for no DNS record",
+                    "copy the id from `aws route53 list-hosted-zones`",
+                )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskCount:
+    """Bounds of a service's task count. The desired count starts at `minimum`; autoscaling owns it after."""
+
+    minimum: int = 2
+    """Tasks the service starts with and never goes below (the course runs 2)."""
+    maximum: int = 4
+    """Tasks target tracking may scale out to."""
+
+    def __post_init__(self) -> None:
+        record_origin(self)
+
+    def validate(self, setting: str) -> None:
+        with checking(self):
+            self._validate(setting)
+
+    def _validate(self, setting: str) -> None:
+        check_types(self, setting)
+        if not is_count(self.minimum) or self.minimum < 1:
+            fail(f"{setting}.minimum", self.minimum, "an integer of at least 1", "use 2, the course's task count")
+        if self.maximum > MAX_TASKS_PER_SERVICE:
+            fail(
+                f"{setting}.maximum",
+                self.maximum,
+                f"at most {MAX_TASKS_PER_SERVICE} (ECS's tasks-per-service quota)",
+                "use a realistic bound such as 6",
+            )
+        if not is_count(self.maximum) or self.maximum < self.minimum:
+            fail(
+                f"{setting}.maximum",
+                self.maximum,
+                f"an integer no smaller than minimum ({self.minimum})",
+                f"use TaskCount(minimum={self.minimum}, maximum={max(self.minimum, 1) * 2})",
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceOverrides:
+    """Per-environment exceptions for one service; `None` keeps the environment's value."""
+
+    tasks: TaskCount | None = None
+    """This service's task bounds in this environment."""
+    image_tag: str | None = None
+    """The tag this service runs in this environment."""
+
+    def __post_init__(self) -> None:
+        record_origin(self)
+
+    def validate(self, setting: str) -> None:
+        with checking(self):
+            check_types(self, setting)
+        if self.tasks is not None:
+            self.tasks.validate(f"{setting}.tasks")
+        if self.image_tag is not None:
+            with checking(self):
+                check_image_tag(f"{setting}.image_tag", self.image_tag)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CapacityMix:
+    """How tasks are spread over the Fargate capacity providers (a capacity-provider strategy)."""
+
+    fargate_base: int = 1
+    """Tasks that always run on FARGATE."""
+    fargate_weight: int = 1
+    """Share of the remaining tasks on FARGATE."""
+    fargate_spot_weight: int = 0
+    """Share of the remaining tasks on FARGATE_SPOT: cheaper, can be interrupted; off (0) unless set."""
+
+    def __post_init__(self) -> None:
+        record_origin(self)
+
+    def validate(self, setting: str) -> None:
+        with checking(self):
+            self._validate(setting)
+
+    def _validate(self, setting: str) -> None:
+        check_types(self, setting)
+        for attribute, limit in (("fargate_base", 100_000), ("fargate_weight", 1000), ("fargate_spot_weight", 1000)):
+            value = getattr(self, attribute)
+            if not is_count(value) or value > limit:
+                fail(f"{setting}.{attribute}", value, f"an integer from 0 to {limit}", "use the defaults 1, 1, 0")
+        if self.fargate_weight == 0 and self.fargate_spot_weight == 0:
+            fail(
+                f"{setting}.fargate_weight",
+                0,
+                "at least one weight above 0 (ECS needs somewhere to place tasks beyond the base)",
+                "use fargate_weight=1",
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvironmentSettings:
+    """What differs between workspaces: one entry of the environments table per Terraform workspace."""
+
+    vpc_cidr: str
+    """Private IPv4 range (RFC 1918), /16 to /20, no overlap between environments."""
+    nat_gateway_mode: NatGatewayMode = NatGatewayMode.ONE_PER_AZ
+    """NAT gateways: `ONE_PER_AZ` (an AZ outage cuts no other AZ off) or `SINGLE` (one shared: cheaper)."""
+    allowed_account_ids: tuple[str, ...] = ()
+    """When set, the provider refuses to run against any other AWS account."""
+    tasks: TaskCount = field(default_factory=TaskCount)
+    """Tasks per service, unless `services` overrides them: the desired count starts at the minimum and
+    target tracking moves it between the bounds."""
+    image_tag: str = "latest"
+    """The tag every service runs, unless `services` overrides it. `latest` is mutable: pin a tag in prod."""
+    services: Mapping[str, ServiceOverrides] = field(default_factory=dict)
+    """Per-service exceptions, by catalog name: `{"account": ServiceOverrides(image_tag="1.4.2")}`."""
+    capacity: CapacityMix = field(default_factory=CapacityMix)
+    """The capacity-provider strategy (`CapacityMix`, below)."""
+    alb_deletion_protection: bool = True
+    """The load balancer refuses deletion until this is turned off and applied."""
+    log_retention_days: int = 30
+    """Days CloudWatch keeps the services' logs; one of the values CloudWatch accepts (never "forever")."""
+    flow_log_retention_days: int = 90
+    """Days CloudWatch keeps the VPC flow logs (every accepted and rejected connection)."""
+    alb_access_logs_bucket: str | None = None
+    """An existing S3 bucket in the region for the load balancer's access logs (prefix `<workspace>-<name>`);
+    its policy must let Elastic Load Balancing write. `None`: off."""
+    certificate_arn: str | None = None
+    """An ACM certificate in the provider's region: adds the HTTPS listener and a rule redirecting port 80
+    to 443. `None`: HTTP only."""
+    dns_record_name: str | None = None
+    """The alias record's name in `hosted_zone_id`, when that is set. `None`: `<name>-<environment>`."""
+
+    def __post_init__(self) -> None:
+        record_origin(self)
+
+    def validate(self, name: str, *, services: Mapping[str, ServiceSpec], region: str) -> ipaddress.IPv4Network:
+        """Check the entry named `name`; returns its VPC range for the checks across environments."""
+        where = f"ENVIRONMENTS[{name!r}]"
+        check_types(self, where, skip=("services",))
+        net = parse_private_network(f"{where}.vpc_cidr", self.vpc_cidr)
+        if not LARGEST_VPC_PREFIX <= net.prefixlen <= SMALLEST_VPC_PREFIX:
+            fail(
+                f"{where}.vpc_cidr",
+                self.vpc_cidr,
+                f"the prefix must be /{LARGEST_VPC_PREFIX} to /{SMALLEST_VPC_PREFIX}: AWS VPCs are at most "
+                f"/{LARGEST_VPC_PREFIX} and subnets (the VPC prefix + {NEWBITS}) at least "
+                f"/{SMALLEST_VPC_PREFIX + NEWBITS}",
+                "use a /16 such as '10.0.0.0/16'",
+            )
+        for account in self.allowed_account_ids:
+            if not re.fullmatch(r"\d{12}", account):
+                fail(
+                    f"{where}.allowed_account_ids",
+                    account,
+                    "an AWS account id is exactly 12 digits",
+                    "copy it from `aws sts get-caller-identity`, or leave the tuple empty",
+                )
+        self.tasks.validate(f"{where}.tasks")
+        check_image_tag(f"{where}.image_tag", self.image_tag)
+        if not isinstance(self.services, Mapping):
+            fail(f"{where}.services", self.services, "a mapping of catalog names to ServiceOverrides(...)",
+                 'write {"account": ServiceOverrides(...)}')  # fmt: skip
+        for service, overrides in self.services.items():
+            if service not in services:
+                fail(
+                    f"{where}.services",
+                    service,
+                    f"overrides name a service of the catalog ({', '.join(services)})",
+                    "fix the name or remove the entry",
+                )
+            if not isinstance(overrides, ServiceOverrides):
+                fail(f"{where}.services[{service!r}]", overrides, "a ServiceOverrides(...)",
+                     "write ServiceOverrides(tasks=TaskCount(...), image_tag=...)")  # fmt: skip
+            overrides.validate(f"{where}.services[{service!r}]")
+        self.capacity.validate(f"{where}.capacity")
+        for attribute in ("log_retention_days", "flow_log_retention_days"):
+            days = getattr(self, attribute)
+            if days not in LOG_RETENTION_DAYS:
+                fail(
+                    f"{where}.{attribute}",
+                    days,
+                    f"CloudWatch accepts {', '.join(map(str, LOG_RETENTION_DAYS))} days",
+                    "use 30 or 90 (7 for a short-lived environment)",
+                )
+        if self.alb_access_logs_bucket is not None:
+            check_bucket_name(
+                f"{where}.alb_access_logs_bucket",
+                self.alb_access_logs_bucket,
+                "name an existing bucket in the region whose policy lets the load balancer write, or use None",
+            )
+        if self.certificate_arn is not None:
+            if not re.fullmatch(
+                r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}", self.certificate_arn
+            ):
+                fail(
+                    f"{where}.certificate_arn",
+                    self.certificate_arn,
+                    "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<uuid>), or None for HTTP only",
+                    "copy the ARN from the ACM console or `aws acm list-certificates`",
+                )
+            if self.certificate_arn.split(":")[3] != region:
+                fail(
+                    f"{where}.certificate_arn",
+                    self.certificate_arn,
+                    f"a certificate in the load balancer's region ({region}); ACM certificates are regional",
+                    f"request or import the certificate in {region}",
+                )
+        if self.dns_record_name is not None:
+            check_dns_label(f"{where}.dns_record_name", self.dns_record_name, "use e.g. 'store2018test'")
+        return net
+
+    def record_name(self, environment: str, project: str) -> str:
+        """The alias record's name: `dns_record_name`, or `<project>-<environment>`."""
+        return self.dns_record_name or f"{project}-{environment}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceSpec:
+    """One service of the application. Its catalog name (e.g. `account`) appears in resource names and
+    construct ids: renaming it replaces its resources."""
+
+    image: str
+    """Image repository without a tag (the tag is per environment). An ECR image
+    (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>`) gives the execution role pull rights on that
+    repository only."""
+    discovery_name: str
+    """Cloud Map name (a DNS label), unique in the catalog: `<discovery_name>.<namespace>`."""
+    health_check_path: str
+    """The target group's health check (matcher 200)."""
+    container_port: int = 80
+    """The container's port; the ALB may reach exposed services on it."""
+    cpu: int = 256
+    """CPU units of the task: a size Fargate accepts."""
+    memory_mib: int = 512
+    """Memory of the task: a size Fargate accepts with that `cpu` (checked at synth)."""
+    environment: Mapping[str, str] = field(default_factory=dict)
+    """Plain container variables."""
+    api_base_path: str | None = None
+    """Set on services others call: their base URL is `http://<discovery_name>.<namespace><api_base_path>`."""
+    api_base_variables: Mapping[str, str] = field(default_factory=dict)
+    """Variables that receive another service's base URL: `{variable: catalog name}`."""
+    public_paths: tuple[str, ...] = ()
+    """Path patterns the ALB forwards to the service (when `expose_api_paths`); at most 5."""
+    default_route: bool = False
+    """The ALB's default action forwards here: exactly one service (the web front end)."""
+    cpu_target_percent: int = 60
+    """Target tracking on the tasks' average CPU."""
+    requests_per_target: int = 1000
+    """Target tracking on ALB requests per task (services behind the ALB)."""
+
+    def __post_init__(self) -> None:
+        record_origin(self)
+
+    @property
+    def behind_load_balancer(self) -> bool:
+        return self.default_route or bool(self.public_paths)
+
+    def validate(self, name: str) -> None:
+        where = f"SERVICES[{name!r}]"
+        check_types(self, where)
+        if self.cpu not in FARGATE_SIZES:
+            fail(f"{where}.cpu", self.cpu, f"Fargate accepts CPU units {list(FARGATE_SIZES)}", "use 256 (0.25 vCPU)")
+        if self.memory_mib not in FARGATE_SIZES[self.cpu]:
+            sizes = FARGATE_SIZES[self.cpu]
+            fail(
+                f"{where}.memory_mib",
+                self.memory_mib,
+                f"with cpu={self.cpu} Fargate accepts {sizes[0]} to {sizes[-1]} MiB in steps of "
+                f"{sizes[1] - sizes[0] if len(sizes) > 1 else sizes[0]} ({', '.join(map(str, sizes))})",
+                "pick one of those sizes, or change cpu (e.g. cpu=256, memory_mib=512)",
+            )
+        if not 1 <= self.container_port <= 65535:
+            fail(f"{where}.container_port", self.container_port, "a TCP port from 1 to 65535", "use 80")
+        if not self.health_check_path.startswith("/"):
+            fail(
+                f"{where}.health_check_path",
+                self.health_check_path,
+                "a URL path starting with '/'",
+                "use e.g. '/api/healthcheck'",
+            )
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", self.discovery_name):
+            fail(
+                f"{where}.discovery_name",
+                self.discovery_name,
+                "a DNS label: 1 to 63 lower-case letters, digits or hyphens",
+                "use e.g. 'api-account'",
+            )
+        if not re.fullmatch(r"[a-z0-9]+([._/-][a-z0-9]+)*(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*", self.image) or (
+            ":" in self.image.rsplit("/", 1)[-1]
+        ):
+            fail(
+                f"{where}.image",
+                self.image,
+                "an image repository without a tag (tags are per environment: EnvironmentSettings.image_tag)",
+                "use e.g. 'jeremycookdev/accountservice'",
+            )
+        for path in self.public_paths:
+            if not re.fullmatch(r"/[A-Za-z0-9_.~/*?&=:%+@!$'()-]{0,127}", path):
+                fail(
+                    f"{where}.public_paths",
+                    path,
+                    "ALB path patterns: start with '/', at most 128 characters, letters, digits and "
+                    "_-.$/~\"'@:+&()!,;=%*? only",
+                    "use e.g. '/api/cart*'",
+                )
+        if len(self.public_paths) > MAX_PATH_PATTERNS:
+            fail(
+                f"{where}.public_paths",
+                self.public_paths,
+                f"at most {MAX_PATH_PATTERNS} patterns (the most an ALB rule's path condition takes)",
+                "merge patterns with wildcards, e.g. '/api/*'",
+            )
+        for variable in (*self.environment, *self.api_base_variables):
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,254}", variable):
+                fail(
+                    f"{where}.environment",
+                    variable,
+                    "variable names of letters, digits and '_', not starting with a digit",
+                    "rename it, e.g. 'API_BASE_URL'",
+                )
+        clash = set(self.environment) & set(self.api_base_variables)
+        if clash:
+            fail(
+                f"{where}.api_base_variables",
+                sorted(clash),
+                "names not also set in `environment` (one would silently override the other)",
+                "remove the variable from one of the two",
+            )
+        if not 1 <= self.cpu_target_percent <= 100:
+            fail(f"{where}.cpu_target_percent", self.cpu_target_percent, "a percentage from 1 to 100", "use 60")
+        if self.requests_per_target < 1:
+            fail(f"{where}.requests_per_target", self.requests_per_target, "an integer of at least 1", "use 1000")
+        if self.api_base_path is not None and not self.api_base_path.startswith("/"):
+            fail(f"{where}.api_base_path", self.api_base_path, "a URL path starting with '/'", "use e.g. '/api'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything the stacks are built from, validated as a whole when built (`loading.load_settings()`)."""
+
+    project: ProjectSettings
+    environments: Mapping[str, EnvironmentSettings]
+    services: Mapping[str, ServiceSpec]
+
+    def __post_init__(self) -> None:
+        record_origin(self)
+        check_types(self, "Settings", skip=("environments", "services"))
+        self._validate_services()
+        self._validate_environments()
+
+    @property
+    def environment_names(self) -> list[str]:
+        return list(self.environments)
+
+    @property
+    def exposed_services(self) -> dict[str, ServiceSpec]:
+        """Services the load balancer forwards to: the default route, plus the APIs when published."""
+        return {
+            name: spec
+            for name, spec in self.services.items()
+            if spec.default_route or (self.project.expose_api_paths and spec.public_paths)
+        }
+
+    def _validate_services(self) -> None:
+        services = self.services
+        if not isinstance(services, Mapping) or not services:
+            fail("SERVICES", dict(services) if isinstance(services, Mapping) else services, "at least one service",
+                 "declare the course's four services")  # fmt: skip
+        for name, spec in services.items():
+            if not re.fullmatch(r"[a-z][a-z0-9]{1,14}", name):
+                error = ConfigError(
+                    f"SERVICES key = {name!r} is invalid: 2 to 15 lower-case letters or digits, starting with a "
+                    "letter (it names the service's resources). Fix: use e.g. 'payment'"
+                )
+                error.origin = getattr(spec, "_origin", None)
+                raise error
+            if not isinstance(spec, ServiceSpec):
+                fail(f"SERVICES[{name!r}]", spec, "a ServiceSpec(...)", "declare it with ServiceSpec(image=..., ...)")
+            with checking(spec):
+                spec.validate(name)
+                for variable, target in spec.api_base_variables.items():
+                    if target not in services or services[target].api_base_path is None:
+                        fail(
+                            f"SERVICES[{name!r}].api_base_variables[{variable!r}]",
+                            target,
+                            "the catalog name of a service that declares an api_base_path",
+                            f"use one of {[n for n, s in services.items() if s.api_base_path is not None]}",
+                        )
+        defaults = [name for name, spec in services.items() if spec.default_route]
+        if len(defaults) != 1:
+            with checking(services[defaults[-1]] if defaults else None):
+                fail(
+                    "SERVICES[...].default_route",
+                    defaults,
+                    "exactly one service is the load balancer's default route",
+                    "set default_route=True on the web front end only",
+                )
+        for attribute in ("discovery_name", "public_paths"):
+            seen: dict[str, str] = {}
+            for name, spec in services.items():
+                values = getattr(spec, attribute)
+                for value in values if isinstance(values, tuple) else (values,):
+                    if value in seen:
+                        with checking(spec):
+                            fail(
+                                f"SERVICES[{name!r}].{attribute}",
+                                value,
+                                f"unique across the catalog (SERVICES[{seen[value]!r}] has it too)",
+                                "give each service its own",
+                            )
+                    seen[value] = name
+
+    def _validate_environments(self) -> None:
+        if not isinstance(self.environments, Mapping) or not self.environments:
+            environments = self.environments
+            fail("ENVIRONMENTS", dict(environments) if isinstance(environments, Mapping) else environments,
+                 "at least one environment", "declare 'prod' and 'staging' entries")  # fmt: skip
+        networks: dict[str, ipaddress.IPv4Network] = {}
+        records: dict[str, str] = {}
+        for name, env in self.environments.items():
+            with checking(env):
+                if name == "default":
+                    fail(
+                        "ENVIRONMENTS key",
+                        name,
+                        "'default' is Terraform's implicit workspace and is refused on purpose, so that "
+                        "nobody deploys by accident",
+                        "name the environment after its purpose, e.g. 'dev'",
+                    )
+                if not re.fullmatch(r"[a-z][a-z0-9]{1,9}", name):
+                    fail(
+                        "ENVIRONMENTS key",
+                        name,
+                        "2 to 10 lower-case letters or digits, starting with a letter (it becomes the "
+                        "Terraform workspace and prefixes every resource name)",
+                        "use a name such as 'staging'",
+                    )
+                if not isinstance(env, EnvironmentSettings):
+                    fail(
+                        f"ENVIRONMENTS[{name!r}]",
+                        env,
+                        "an EnvironmentSettings(...)",
+                        "declare the entry with EnvironmentSettings(vpc_cidr=...)",
+                    )
+                net = env.validate(name, services=self.services, region=self.project.region)
+                self._check_name_lengths(name)
+                for other, other_net in networks.items():
+                    if net.overlaps(other_net):
+                        fail(
+                            f"ENVIRONMENTS[{name!r}].vpc_cidr",
+                            env.vpc_cidr,
+                            f"environments must not overlap (it overlaps {other_net}, the range of {other!r}), "
+                            "so that they can be peered or reached over one VPN later",
+                            "give each environment its own range",
+                        )
+                networks[name] = net
+                record = env.record_name(name, self.project.name)
+                if record in records:
+                    fail(
+                        f"ENVIRONMENTS[{name!r}].dns_record_name",
+                        record,
+                        f"unique across environments (ENVIRONMENTS[{records[record]!r}] uses it too): both "
+                        "would claim one DNS record",
+                        "give each environment its own record name",
+                    )
+                records[record] = name
+
+    def _check_name_lengths(self, environment: str) -> None:
+        """Load balancer and target group names carry the workspace and are capped at 32 characters."""
+        longest = max((n for n, s in self.services.items() if s.behind_load_balancer), key=len)
+        name = resource_name(environment, self.project.name, longest)
+        if len(name) > LOAD_BALANCER_NAME_LIMIT:
+            fail(
+                f"ENVIRONMENTS key {environment!r} with ProjectSettings.name and SERVICES key",
+                name,
+                f"target group names are '<environment>-<name>-<service>' and AWS caps them at "
+                f"{LOAD_BALANCER_NAME_LIMIT} characters (this one has {len(name)})",
+                "shorten the environment, project or service name",
+            )
