@@ -1,5 +1,6 @@
 # One entry per task a person runs. `make synth` and `make test` set everything up first.
-#   make synth   set up, then synthesise terraform/ with `cdktf synth` (the main job)
+#   make synth   set up, then synthesise terraform/ with `cdktf synth` (the main job) and regenerate
+#                the README's settings reference (`make docs` alone does only the latter)
 #   make test    set up, then lint (ruff), type-check (mypy) and run the tests (pytest)
 #   make docs    set up, then regenerate the README's settings reference from constructs/store2018/settings.py
 #   make bench   set up, then time synthesis against a plain-JavaScript floor (prints figures)
@@ -44,6 +45,7 @@ node_modules/.installed: package-lock.json
 
 synth: setup
 	cdktf synth
+	$(MAKE) --no-print-directory docs
 
 docs: setup
 	PYTHONPATH=constructs python -m store2018.reference README.md

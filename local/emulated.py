@@ -243,17 +243,24 @@ class TerraformWorkdir:
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
 
     def run(
-        self, *args: str, check: bool = True, timeout: float = 600, echo: Callable[[str], None] | None = None
+        self,
+        *args: str,
+        check: bool = True,
+        timeout: float = 600,
+        echo: Callable[[str], None] | None = None,
+        workspace: str | None = None,
     ) -> TerraformResult:
-        """Run Terraform to the end; `echo` receives each output line as it comes (progress)."""
+        """Run Terraform to the end; `echo` receives each output line as it comes (progress). `workspace`
+        (TF_WORKSPACE) overrides the selected one, so that runs in several workspaces can share the folder."""
         if echo is None:
+            env = {**self.env, **({"TF_WORKSPACE": workspace} if workspace else {})}
             proc = subprocess.run(
-                self.command(*args), cwd=self.path, env=self.env, capture_output=True, text=True, timeout=timeout
+                self.command(*args), cwd=self.path, env=env, capture_output=True, text=True, timeout=timeout
             )
             result = TerraformResult(proc.returncode, proc.stdout + proc.stderr)
         else:
             lines = []
-            with self.start(*args) as streaming:
+            with self.start(*args, workspace=workspace) as streaming:
                 assert streaming.stdout is not None
                 for line in streaming.stdout:
                     lines.append(line)

@@ -51,8 +51,8 @@ def test_a_fifth_service_adds_its_resources_and_changes_no_existing_one(template
     assert added == expected
 
     assert addresses(template, "data").keys() < addresses(grown, "data").keys()
-    for environment in grown["locals"]["environments"].values():
-        assert environment["services"]["payment"]["min_tasks"] == 2
+    for name, environment in grown["locals"]["environments"].items():
+        assert environment["services"]["payment"]["min_tasks"] == SETTINGS.environments[name].tasks.minimum
     assert "payment" in grown["output"]["service_names"]["value"]
 
 

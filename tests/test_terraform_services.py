@@ -255,7 +255,9 @@ def test_dns_records_carry_the_course_names(https_plans: dict[str, dict[str, Any
     names = {
         ws: [r["values"]["name"] for r in planned_resources(p, "aws_route53_record")] for ws, p in https_plans.items()
     }
-    assert names == {"prod": ["store2018"], "staging": ["store2018test"]}
+    assert {ws: names[ws] for ws in ("prod", "staging")} == {"prod": ["store2018"], "staging": ["store2018test"]}
+    for workspace, env in SETTINGS.environments.items():
+        assert names[workspace] == [env.record_name(workspace, SETTINGS.project.name)]
     for plan in https_plans.values():
         (record,) = planned_resources(plan, "aws_route53_record")
         assert (record["values"]["zone_id"], record["values"]["type"]) == (ZONE, "A")
