@@ -1,6 +1,5 @@
 # One entry per task a person runs. `make synth` and `make test` set everything up first.
-#   make synth   set up, then synthesise terraform/ with `cdktf synth` (the main job) and regenerate
-#                the README's settings reference (`make docs` alone does only the latter)
+#   make synth   set up, then synthesise terraform/ with `cdktf synth` (the main job)
 #   make test    set up, then lint (ruff), type-check (mypy) and run the tests (pytest)
 #   make docs    set up, then regenerate the README's settings reference from constructs/store2018/settings.py
 #   make bench   set up, then time synthesis against a plain-JavaScript floor (prints figures)
@@ -43,9 +42,10 @@ node_modules/.installed: package-lock.json
 	npm ci --no-fund --no-audit
 	touch $@
 
+# The app directly: `cdktf synth` runs the same app and writes the same bytes, but afterwards
+# deletes the folders of stacks the app no longer produces (run files included), outside its lock.
 synth: setup
-	cdktf synth
-	$(MAKE) --no-print-directory docs
+	python main.py
 
 docs: setup
 	PYTHONPATH=constructs python -m store2018.reference README.md

@@ -69,9 +69,8 @@ def prefixed(prefix: str) -> Echo:
 
 
 def workspaces(stack_dir: Path = SYNTH_STACK_DIR) -> list[str]:
-    """The environments table's workspaces, as the synthesis carries them (staging first: cheaper to fail)."""
-    names = list(read_synthesis(stack_dir)["locals"]["environments"])
-    return sorted(names, key=lambda n: (n == "prod", n))
+    """The environments table's workspaces, as the synthesis carries them."""
+    return list(read_synthesis(stack_dir)["locals"]["environments"])
 
 
 def lifted_protection_override(stack_dir: Path = SYNTH_STACK_DIR) -> dict[str, Any]:

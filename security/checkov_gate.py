@@ -48,9 +48,6 @@ MAX_SKIPS = 20
 CHECKOV_PROBLEM = re.compile(r"\[(ERROR|CRITI)|Failed to (run check|add block|parse)")
 
 
-SCAN_KINDS = ("synthesis", "plan")
-
-
 @dataclass(frozen=True)
 class Scan:
     """One checkov run: the synthesis, or one workspace's plan with that workspace's values."""
@@ -95,19 +92,19 @@ def environments(stack_dir: Path = SYNTH_STACK_DIR) -> dict[str, dict[str, Any]]
     return table
 
 
-def load_skips(path: Path = SKIPS_FILE, settings: dict[str, dict[str, Any]] | None = None) -> list[Skip]:
+def load_skips(path: Path = SKIPS_FILE, table: dict[str, dict[str, Any]] | None = None) -> list[Skip]:
     entries = tomllib.loads(path.read_text()).get("skip", [])
     skips = [
         Skip(e["check"], tuple(e["resources"]), e["reason"].strip(), tuple(e.get("scans", ())),
              tuple(sorted(e.get("when", {}).items())))
         for e in entries
     ]  # fmt: skip
-    known = {key for values in (settings or environments()).values() for key in values}
+    known = {key for values in (table or environments()).values() for key in values}
     for skip in skips:
         if not skip.reason or not skip.resources:
             raise SystemExit(f"{path}: the skip of {skip.check} needs resources and a reason")
-        if set(skip.scans) - set(SCAN_KINDS):
-            raise SystemExit(f"{path}: the skip of {skip.check} names scans {list(skip.scans)}; use {SCAN_KINDS}")
+        if set(skip.scans) - set(MIN_CHECKS):
+            raise SystemExit(f"{path}: the skip of {skip.check} names scans {list(skip.scans)}; use {list(MIN_CHECKS)}")
         unknown = sorted({k for k, _ in skip.when} - known)
         if unknown:
             raise SystemExit(
@@ -193,7 +190,7 @@ def main() -> int:
         print(f"{CHECKOV} is missing: run `make scan`, which installs it", file=sys.stderr)
         return 2
     table = environments()
-    skips = load_skips(settings=table)
+    skips = load_skips(table=table)
     used: set[Skip] = set()
     with tempfile.TemporaryDirectory(prefix="checkov-gate-") as tmp:
         folder = Path(tmp)

@@ -3,9 +3,11 @@ for Terraform-level tests."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest.nodeid import NodeId
 
 import toolchain
 from local.emulated import ROOT, SYNTH_STACK_DIR, MotoServer, TerraformWorkdir, missing_tools
@@ -24,6 +27,22 @@ from store2018.settings import EnvironmentSettings, ServiceSpec, Settings, State
 toolchain.start()
 
 IN_CI = os.environ.get("CI") == "true"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`--dist loadgroup` keeps the tests of an `xdist_group` on one worker by suffixing their ids with
+    `@<group>` in each worker; pytest 9.2 stores ids elsewhere, so pytest-xdist 3.8.0's suffix is lost and
+    the groups silently split (pytest-dev/pytest-xdist#1386). Set it where pytest 9.2 reads it."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                         for m in item.iter_markers("xdist_group")})  # fmt: skip
+        if groups and "@" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
+
+
 #: The project's settings, as `main.py` loads them (environments.py and catalog.py).
 SETTINGS = load_settings()
 
@@ -86,7 +105,7 @@ def committed_stack(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) 
 
 @pytest.fixture(scope="session")
 def plans(committed_stack: TerraformWorkdir) -> dict[str, dict[str, Any]]:
-    return {ws: committed_stack.plan_json(ws) for ws in SETTINGS.environment_names}
+    return {ws: committed_stack.plan_json(ws) for ws in SETTINGS.environments}
 
 
 @dataclass(frozen=True)
@@ -172,3 +191,32 @@ def tree_differences(expected: dict[str, bytes], actual: dict[str, bytes]) -> li
     diffs += [f"not committed: {f}" for f in sorted(actual.keys() - expected.keys())]
     diffs += [f"differs: {f}" for f in sorted(expected.keys() & actual.keys()) if expected[f] != actual[f]]
     return diffs
+
+
+# A copy of the project, as a user edits and runs it.
+
+
+def tree_hash(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def project_copy(folder: Path) -> Path:
+    """What a user edits and runs: the sources and the committed synthesis; the environments are linked."""
+    folder.mkdir(parents=True)
+    for name in ("main.py", "cdktf.json", "package.json"):
+        shutil.copy2(ROOT / name, folder / name)
+    for name in ("constructs", "toolchain", "terraform"):
+        shutil.copytree(ROOT / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in (".venv", "node_modules"):
+        (folder / name).symlink_to(ROOT / name)
+    return folder
+
+
+def command_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CDKTF_", "TF_CLI_CONFIG", "STORE2018_"))}
+    env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
+    env.update(CHECKPOINT_DISABLE="1", DISABLE_VERSION_CHECK="1", CI="true")
+    return env

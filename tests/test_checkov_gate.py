@@ -34,7 +34,7 @@ def test_a_skip_covers_only_its_check_resources_and_scans() -> None:
 
 def test_a_skip_about_a_setting_follows_the_setting_not_the_workspace_name() -> None:
     table = gate.environments()
-    skip = next(s for s in gate.load_skips(settings=table) if s.check == "CKV_AWS_150")
+    skip = next(s for s in gate.load_skips(table=table) if s.check == "CKV_AWS_150")
     assert skip.when == (("alb_deletion_protection", False),)
     covered = {ws for ws, values in table.items() if skip.covers(gate.Scan(f"plan {ws}", values), skip.check,
                                                                      "load_balancer_alb")}  # fmt: skip

@@ -1,4 +1,5 @@
-"""Every configuration mistake is refused at synth with the setting, the value, what is allowed and the fix."""
+"""The settings' checks, one by one, on settings built in code. The mistakes a user makes in the settings
+files, and Python's own errors there, are in `test_guardrails.py` (through the load-and-report function)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ from store2018.settings import (
     ServiceOverrides,
     ServiceSpec,
     StateBackendSettings,
-    TaskCount,
 )
 
 PROD = EnvironmentSettings(vpc_cidr="192.168.0.0/16")
@@ -46,8 +46,6 @@ def envs(**entries: EnvironmentSettings) -> dict[str, EnvironmentSettings]:
 
 
 CASES: list[tuple[str, Callable[[], object], str, str]] = [
-    ("bucket uppercase", lambda: backend(bucket="My_Bucket"),
-     "StateBackendSettings.bucket = 'My_Bucket'", "lower-case"),
     ("bucket empty", lambda: backend(bucket=""), "StateBackendSettings.bucket = ''", "3 to 63"),
     ("bucket ip", lambda: backend(bucket="192.168.1.1"), "StateBackendSettings.bucket", "not an IP"),
     ("bucket dots", lambda: backend(bucket="a..b"), "StateBackendSettings.bucket = 'a..b'", "no '..'"),
@@ -55,39 +53,16 @@ CASES: list[tuple[str, Callable[[], object], str, str]] = [
     ("key slash", lambda: backend(key="/state"), "StateBackendSettings.key = '/state'", "'/'"),
     ("backend region", lambda: backend(region="oregon"),
      "StateBackendSettings.region = 'oregon'", "us-west-2"),
-    ("region", lambda: settings_with(region="US-WEST-2"), "ProjectSettings.region = 'US-WEST-2'", "region name"),
     ("project", lambda: settings_with(name="Store 2018"), "ProjectSettings.name = 'Store 2018'", "lower-case"),
-    ("az count low", lambda: settings_with(az_count=1), "ProjectSettings.az_count = 1", "from 2"),
-    ("az count high", lambda: settings_with(az_count=7), "ProjectSettings.az_count = 7", "to 6"),
     ("no environments", lambda: settings_with(environments={}), "ENVIRONMENTS = {}", "at least one"),
-    ("default env", lambda: settings_with(environments=envs(default=EnvironmentSettings(vpc_cidr="10.0.0.0/16"))),
-     "ENVIRONMENTS key = 'default'", "implicit workspace"),
     ("env name", lambda: settings_with(environments=envs(**{"Prod-EU": EnvironmentSettings(vpc_cidr="10.0.0.0/16")})),
      "ENVIRONMENTS key = 'Prod-EU'", "lower-case"),
-    ("cidr malformed", lambda: settings_with(environments=envs(qa=EnvironmentSettings(vpc_cidr="10.0.0.0/33"))),
-     "ENVIRONMENTS['qa'].vpc_cidr = '10.0.0.0/33'", "CIDR notation"),
     ("cidr host bits", lambda: settings_with(environments=envs(qa=EnvironmentSettings(vpc_cidr="10.0.0.1/16"))),
      "ENVIRONMENTS['qa'].vpc_cidr = '10.0.0.1/16'", "no host bits"),
-    ("cidr public", lambda: settings_with(environments=envs(qa=EnvironmentSettings(vpc_cidr="8.8.0.0/16"))),
-     "ENVIRONMENTS['qa'].vpc_cidr = '8.8.0.0/16'", "private IPv4"),
     ("cidr not rfc1918", lambda: settings_with(environments=envs(qa=EnvironmentSettings(vpc_cidr="198.18.0.0/16"))),
      "ENVIRONMENTS['qa'].vpc_cidr = '198.18.0.0/16'", "RFC 1918"),
-    ("vpc too small", lambda: settings_with(environments=envs(qa=EnvironmentSettings(vpc_cidr="10.0.0.0/24"))),
-     "ENVIRONMENTS['qa'].vpc_cidr = '10.0.0.0/24'", "/16 to /20"),
     ("vpc too big", lambda: settings_with(environments=envs(qa=EnvironmentSettings(vpc_cidr="10.0.0.0/8"))),
      "ENVIRONMENTS['qa'].vpc_cidr = '10.0.0.0/8'", "/16 to /20"),
-    ("overlap", lambda: settings_with(environments=envs(qa=EnvironmentSettings(vpc_cidr="192.168.0.0/17"))),
-     "ENVIRONMENTS['qa'].vpc_cidr = '192.168.0.0/17'", "the range of 'prod'"),
-    ("nat mode", lambda: settings_with(environments=envs(qa=EnvironmentSettings(vpc_cidr="10.0.0.0/16",
-                                                                                 nat_gateway_mode="single"))),  # type: ignore[arg-type]
-     "ENVIRONMENTS['qa'].nat_gateway_mode = 'single'", "NatGatewayMode.SINGLE"),
-    ("account id", lambda: settings_with(environments=envs(qa=EnvironmentSettings(vpc_cidr="10.0.0.0/16",
-                                                                                   allowed_account_ids=("1234",)))),
-     "ENVIRONMENTS['qa'].allowed_account_ids = '1234'", "12 digits"),
-    ("min above max", lambda: settings_with(environments=envs(qa=qa(tasks=TaskCount(minimum=3, maximum=2)))),
-     "ENVIRONMENTS['qa'].tasks.maximum = 2", "no smaller than minimum (3)"),
-    ("no tasks", lambda: settings_with(environments=envs(qa=qa(tasks=TaskCount(minimum=0)))),
-     "ENVIRONMENTS['qa'].tasks.minimum = 0", "at least 1"),
     ("image tag", lambda: settings_with(environments=envs(qa=qa(image_tag="v1 beta"))),
      "ENVIRONMENTS['qa'].image_tag = 'v1 beta'", "a Docker tag"),
     ("override unknown service",
@@ -100,38 +75,12 @@ CASES: list[tuple[str, Callable[[], object], str, str]] = [
      "ENVIRONMENTS['qa'].capacity.fargate_spot_weight = -1", "0 to 1000"),
     ("no weight", lambda: settings_with(environments=envs(qa=qa(capacity=CapacityMix(fargate_weight=0)))),
      "ENVIRONMENTS['qa'].capacity.fargate_weight = 0", "at least one weight"),
-    ("log retention", lambda: settings_with(environments=envs(qa=qa(log_retention_days=10))),
-     "ENVIRONMENTS['qa'].log_retention_days = 10", "CloudWatch accepts 1, 3, 5, 7, 14"),
-    ("certificate", lambda: settings_with(environments=envs(qa=qa(certificate_arn="arn:aws:iam::123:cert"))),
-     "ENVIRONMENTS['qa'].certificate_arn = 'arn:aws:iam::123:cert'", "ACM certificate ARN"),
     ("dns record", lambda: settings_with(environments=envs(qa=qa(dns_record_name="shop.example.com"))),
      "ENVIRONMENTS['qa'].dns_record_name = 'shop.example.com'", "one DNS label"),
-    ("name too long", lambda: settings_with(name="store2018-online", environments=envs(staging=qa())),
-     "ENVIRONMENTS key 'staging' with ProjectSettings.name and SERVICES key = 'staging-store2018-online-inventory'",
-     "caps them at 32 characters (this one has 34)"),
-    ("hosted zone", lambda: settings_with(hosted_zone_id="example.com"),
-     "ProjectSettings.hosted_zone_id = 'example.com'", "hosted zone id"),
     ("namespace", lambda: settings_with(discovery_namespace="Microservices"),
      "ProjectSettings.discovery_namespace = 'Microservices'", "two or more lower-case labels"),
-    ("cpu", lambda: settings_with(services=catalog(account=dict(cpu=300))),
-     "SERVICES['account'].cpu = 300", "Fargate accepts CPU units [256, 512"),
-    ("memory", lambda: settings_with(services=catalog(account=dict(cpu=1024, memory_mib=1024))),
-     "SERVICES['account'].memory_mib = 1024", "with cpu=1024 Fargate accepts 2048 to 8192 MiB in steps of 1024"),
-    ("container port", lambda: settings_with(services=catalog(account=dict(container_port=0))),
-     "SERVICES['account'].container_port = 0", "1 to 65535"),
-    ("health path", lambda: settings_with(services=catalog(account=dict(health_check_path="api/healthcheck"))),
-     "SERVICES['account'].health_check_path = 'api/healthcheck'", "starting with '/'"),
-    ("image with tag",
-     lambda: settings_with(services=catalog(account=dict(image="jeremycookdev/accountservice:1.0"))),
-     "SERVICES['account'].image = 'jeremycookdev/accountservice:1.0'", "without a tag"),
-    ("image empty", lambda: settings_with(services=catalog(account=dict(image=""))),
-     "SERVICES['account'].image = ''", "image repository"),
     ("discovery name", lambda: settings_with(services=catalog(account=dict(discovery_name="API_Account"))),
      "SERVICES['account'].discovery_name = 'API_Account'", "DNS label"),
-    ("duplicate discovery", lambda: settings_with(services=catalog(inventory=dict(discovery_name="api-account"))),
-     "SERVICES['inventory'].discovery_name = 'api-account'", "SERVICES['account'] has it too"),
-    ("duplicate path", lambda: settings_with(services=catalog(shopping=dict(public_paths=("/api/products*",)))),
-     "SERVICES['shopping'].public_paths = '/api/products*'", "SERVICES['inventory'] has it too"),
     ("two default routes", lambda: settings_with(services=catalog(account=dict(default_route=True))),
      "SERVICES[...].default_route = ['account', 'store2018']", "exactly one"),
     ("api variable target",
@@ -139,6 +88,7 @@ CASES: list[tuple[str, Callable[[], object], str, str]] = [
      "SERVICES['store2018'].api_base_variables['X'] = 'store2018'", "declares an api_base_path"),
     ("service name", lambda: settings_with(services={**SETTINGS.services, "Payment-API": SETTINGS.services["account"]}),
      "SERVICES key = 'Payment-API'", "lower-case"),
+
 ]  # fmt: skip
 
 
@@ -155,7 +105,7 @@ def test_mistakes_are_refused_with_a_clear_message(
 
 
 def test_the_shipped_settings_are_valid() -> None:
-    assert SETTINGS.environment_names[:2] == ["prod", "staging"]
+    assert list(SETTINGS.environments)[:2] == ["prod", "staging"]
     assert SETTINGS.environments["prod"].nat_gateway_mode is NatGatewayMode.ONE_PER_AZ
     assert SETTINGS.environments["staging"].nat_gateway_mode is NatGatewayMode.SINGLE
 

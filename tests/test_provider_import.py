@@ -92,6 +92,7 @@ def test_node_half_fails_loudly_on_a_changed_index() -> None:
     assert "changed (1200 of 1201 requires match" in done.stderr
 
 
+@pytest.mark.xdist_group("fresh")  # with the staleness test: the `fresh_synthesis` fixture is made once
 def test_same_synthesis_with_and_without_the_mechanism(fresh_synthesis: ProcessSynthesis, tmp_path: Path) -> None:
     lazy = fresh_synthesis  # the project's defaults: the mechanism on
     eager = synthesise_in_new_process(tmp_path / "eager", STORE2018_PROVIDER_IMPORT="eager")

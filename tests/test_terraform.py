@@ -16,7 +16,8 @@ from local.emulated import MotoServer, TerraformWorkdir, planned_resources
 from store2018.app import STACK_NAME, build_app
 from store2018.settings import EnvironmentSettings
 
-pytestmark = pytest.mark.terraform
+# One worker per group (`--dist loadgroup`): its tests share the session and module fixtures.
+pytestmark = [pytest.mark.terraform, pytest.mark.xdist_group("plans")]
 
 WORKSPACES = sorted(SETTINGS.environments)
 # The shipped table, pinned: workspace -> (VPC CIDR, NAT gateways).

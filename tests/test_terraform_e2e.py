@@ -19,7 +19,8 @@ from conftest import SETTINGS
 from local.deploy import LocalDeployment, workspaces
 from local.emulated import MotoServer, TerraformWorkdir
 
-pytestmark = pytest.mark.terraform
+# One worker per group (`--dist loadgroup`): its tests share the session and module fixtures.
+pytestmark = [pytest.mark.terraform, pytest.mark.xdist_group("e2e")]
 
 BUCKET = SETTINGS.project.state_backend.bucket
 SERVICES = sorted(SETTINGS.services)

@@ -18,7 +18,8 @@ from conftest import SETTINGS
 from local.deploy import LocalDeployment
 from local.emulated import MotoServer, TerraformWorkdir
 
-pytestmark = pytest.mark.terraform
+# One worker per group (`--dist loadgroup`): its tests share the session and module fixtures.
+pytestmark = [pytest.mark.terraform, pytest.mark.xdist_group("faults")]
 
 WORKSPACE = "staging"
 # Resources created before the interrupt: enough to prove the apply was really under way.

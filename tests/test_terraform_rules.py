@@ -11,7 +11,8 @@ from conftest import SETTINGS
 from local.emulated import planned_resources
 from store2018.rules import check_plan
 
-pytestmark = pytest.mark.terraform
+# One worker per group (`--dist loadgroup`): its tests share the session and module fixtures.
+pytestmark = [pytest.mark.terraform, pytest.mark.xdist_group("plans")]
 WORKSPACES = sorted(SETTINGS.environments)
 
 

@@ -18,10 +18,11 @@ from conftest import SETTINGS, settings_with
 
 from local.emulated import MotoServer, TerraformWorkdir, planned_resources
 from store2018.app import STACK_NAME, build_app
+from store2018.settings import EnvironmentSettings, ServiceOverrides, TaskCount
 from store2018.stack import container_environment
-from store2018.workspace import EnvironmentValues
 
-pytestmark = pytest.mark.terraform
+# One worker per group (`--dist loadgroup`): its tests share the session and module fixtures.
+pytestmark = [pytest.mark.terraform, pytest.mark.xdist_group("plans")]
 
 WORKSPACES = sorted(SETTINGS.environments)
 # The shipped table, pinned: (task bounds, ALB deletion protection, log and flow log retention days).
@@ -48,9 +49,21 @@ def register_task_definition_shape() -> Any:
     return botocore.session.get_session().get_service_model("ecs").operation_model("RegisterTaskDefinition").input_shape
 
 
-def values(workspace: str) -> EnvironmentValues:
-    """What the environments table says for `workspace`, every override applied: what its plan must show."""
-    return EnvironmentValues.of(workspace, SETTINGS.environments[workspace], SETTINGS)
+def env(workspace: str) -> EnvironmentSettings:
+    return SETTINGS.environments[workspace]
+
+
+def tasks(workspace: str, service: str) -> TaskCount:
+    """A service's task bounds in a workspace, as the table says: its override, else the environment's."""
+    return env(workspace).services.get(service, ServiceOverrides()).tasks or env(workspace).tasks
+
+
+def image_tag(workspace: str, service: str) -> str:
+    return env(workspace).services.get(service, ServiceOverrides()).image_tag or env(workspace).image_tag
+
+
+def nat_gateways(workspace: str) -> int:
+    return env(workspace).nat_gateway_mode.gateway_count(SETTINGS.project.az_count)
 
 
 def test_the_shipped_environments_are_the_courses() -> None:
@@ -63,13 +76,12 @@ def test_the_shipped_environments_are_the_courses() -> None:
 @pytest.mark.parametrize("workspace", WORKSPACES)
 def test_four_services_with_their_counts(plans: dict[str, dict[str, Any]], workspace: str) -> None:
     plan = plans[workspace]
-    expected = values(workspace)
     services = by_name(plan, "aws_ecs_service")
     assert sorted(services) == [f"{workspace}-store2018-{s}" for s in sorted(SETTINGS.services)]
-    capacity = expected.capacity
+    capacity = env(workspace).capacity
     for name, service in services.items():
-        bounds = expected.services[name.removeprefix(f"{workspace}-store2018-")]
-        assert service["desired_count"] == bounds.min_tasks
+        bounds = tasks(workspace, name.removeprefix(f"{workspace}-store2018-"))
+        assert service["desired_count"] == bounds.minimum
         assert "launch_type" not in service  # capacity comes from the strategy (unknown = computed)
         assert sorted(
             (c["capacity_provider"], c["base"], c["weight"]) for c in service["capacity_provider_strategy"]
@@ -81,7 +93,7 @@ def test_four_services_with_their_counts(plans: dict[str, dict[str, Any]], works
         assert service["deployment_circuit_breaker"] == [{"enable": True, "rollback": True}]
     targets = planned_resources(plan, "aws_appautoscaling_target")
     assert sorted((t["values"]["min_capacity"], t["values"]["max_capacity"]) for t in targets) == sorted(
-        (s.min_tasks, s.max_tasks) for s in expected.services.values()
+        (tasks(workspace, s).minimum, tasks(workspace, s).maximum) for s in SETTINGS.services
     )
     (cluster,) = planned_resources(plan, "aws_ecs_cluster")
     assert cluster["values"]["name"] == f"{workspace}-store2018-cluster"
@@ -121,7 +133,7 @@ def test_container_definitions_field_by_field(plans: dict[str, dict[str, Any]], 
         assert log_group in log_groups
         expected: dict[str, Any] = {
             "name": service,
-            "image": f"{spec.image}:{values(workspace).services[service].image_tag}",
+            "image": f"{spec.image}:{image_tag(workspace, service)}",
             "essential": True,
             "portMappings": [{"containerPort": 80, "hostPort": 80, "protocol": "tcp"}],
             "logConfiguration": {
@@ -188,7 +200,7 @@ def test_the_model_check_catches_a_bad_definition() -> None:
 @pytest.mark.parametrize("workspace", WORKSPACES)
 def test_load_balancer_listener_and_health_checks(plans: dict[str, dict[str, Any]], workspace: str) -> None:
     plan = plans[workspace]
-    expected = values(workspace)
+    expected, https = env(workspace), env(workspace).certificate_arn is not None
     (alb,) = planned_resources(plan, "aws_lb")
     assert alb["values"]["name"] == f"{workspace}-store2018"
     assert alb["values"]["internal"] is False and alb["values"]["drop_invalid_header_fields"] is True
@@ -202,10 +214,10 @@ def test_load_balancer_listener_and_health_checks(plans: dict[str, dict[str, Any
     }
     assert {(g["target_type"], g["deregistration_delay"]) for g in groups.values()} == {("ip", "30")}
     listeners = planned_resources(plan, "aws_lb_listener")
-    assert sorted(r["values"]["port"] for r in listeners) == ([80, 443] if expected.https_enabled else [80])
+    assert sorted(r["values"]["port"] for r in listeners) == ([80, 443] if https else [80])
     rules = planned_resources(plan, "aws_lb_listener_rule")  # the redirect rule only with a certificate
     assert sorted(r["values"]["condition"][0]["path_pattern"][0]["values"][0] for r in rules) == sorted(
-        ["/api/cart*", "/api/consumers*", "/api/products*", *(["*"] if expected.https_enabled else [])]
+        ["/api/cart*", "/api/consumers*", "/api/products*", *(["*"] if https else [])]
     )
     logs = by_name(plan, "aws_cloudwatch_log_group")
     assert {g["retention_in_days"] for n, g in logs.items() if n.startswith("/ecs/")} == {expected.log_retention_days}
@@ -274,7 +286,7 @@ def test_each_workspace_creates_the_same_resources_but_nat(plans: dict[str, Any]
     for workspace, addresses in created.items():
         shared = [a for a in addresses if not a.startswith(nat)]
         assert shared == [a for a in created["prod"] if not a.startswith(nat)]
-        count = values(workspace).nat_gateway_count
+        count = nat_gateways(workspace)
         expected = sorted(f"{prefix}{i}]" for prefix in nat for i in range(count))
         assert sorted(a for a in addresses if a.startswith(nat)) == expected
-    assert values("staging").nat_gateway_count == 1
+    assert nat_gateways("staging") == 1

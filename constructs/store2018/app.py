@@ -1,19 +1,17 @@
 """Synthesis: build the stacks from validated settings in a scratch folder, check, then publish.
 
 All or nothing: the stacks are synthesised into a temporary folder beside the output folder.
-Only when the synthesis raised nothing, no construct recorded an error annotation and our own
-rules (`rules.py`) pass are the generated files moved into the output folder, each by an atomic
-rename. A failure leaves the output folder as it was. (`cdktf synth` sets
-CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS=true, so cdktf itself would write first and report
-after.) Terraform's run files beside the synthesis (`.terraform/`, lock and override files, local
-state) are left in place. The settings were checked before this module was imported
+Only when the synthesis raised nothing, no construct recorded an error annotation, our own rules
+(`rules.py`) pass and Terraform parses every template in it (`parse_check.py`) is it published
+(`publishing.py`: whole, under the lock `main.py` holds). A failure leaves the output folder as it
+was. (`cdktf synth` sets CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS=true, so cdktf itself would write
+first and report after.) The settings were checked before this module was imported
 (`loading.load_and_report`, called by `main.py`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -23,6 +21,8 @@ from typing import Any
 from cdktf import App
 
 from store2018.loading import shown
+from store2018.parse_check import parse_problems
+from store2018.publishing import publish, scratch_prefix
 from store2018.rules import check_synthesis
 from store2018.settings import Settings
 from store2018.stack import Store2018Stack
@@ -52,51 +52,46 @@ def error_annotations(manifest: dict[str, Any]) -> list[str]:
     ]
 
 
-def check_scratch(scratch: Path) -> list[Path]:
-    """Refuse a synthesis with error annotations or rule violations; return the generated files."""
+def check_scratch(scratch: Path) -> list[str]:
+    """Refuse a synthesis with error annotations, rule violations or templates Terraform cannot parse;
+    return warnings (a parse check that could not run)."""
     manifest = json.loads((scratch / "manifest.json").read_text())
     problems = error_annotations(manifest)
-    for entry in manifest["stacks"].values():
-        document = json.loads((scratch / entry["synthesizedStackPath"]).read_text())
-        problems += [str(v) for v in check_synthesis(document)]
+    documents = {}
+    for name, entry in manifest["stacks"].items():
+        documents[name] = json.loads((scratch / entry["synthesizedStackPath"]).read_text())
+        problems += [str(v) for v in check_synthesis(documents[name])]
+    parsed = parse_problems(documents)
+    problems += parsed.problems
     if problems:
         raise SynthesisRefused("\n".join(f"  - {p}" for p in problems))
-    return sorted(p.relative_to(scratch) for p in scratch.rglob("*") if p.is_file())
+    return parsed.warnings
 
 
-def publish(scratch: Path, files: list[Path], outdir: Path) -> None:
-    """Move the generated files into `outdir`, each by an atomic rename; drop stacks no longer synthesised."""
-    stacks = outdir / "stacks"
-    kept = {f.parts[1] for f in files if f.parts[0] == "stacks"}
-    if stacks.is_dir():
-        for old in stacks.iterdir():
-            if old.is_dir() and old.name not in kept:
-                (old / "cdk.tf.json").unlink(missing_ok=True)
-    for relative in files:
-        target = outdir / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(scratch / relative, target)
-
-
-def synthesise(settings: Settings, outdir: Path) -> None:
+def synthesise(settings: Settings, outdir: Path) -> list[str]:
+    """Synthesise, check and publish (the caller holds the output folder's lock); returns warnings."""
     outdir.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.synth-", dir=outdir.parent))
+    scratch = Path(tempfile.mkdtemp(prefix=scratch_prefix(outdir), dir=outdir.parent))
     try:
         try:
             build_app(outdir=str(scratch), settings=settings).synth()
         except Exception as error:  # jsii surfaces construct errors as RuntimeError
             raise SynthesisRefused(f"  - {error}") from error
-        files = check_scratch(scratch)
-        publish(scratch, files, outdir)
+        warnings = check_scratch(scratch)
+        publish(scratch, outdir)
+        return warnings
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
 def synthesise_and_report(settings: Settings, outdir: Path) -> int:
-    """Exit status for `main.py`: 0 when published, 1 (and why, on standard error) when refused."""
+    """Exit status for `main.py`: 0 when published (warnings on standard output: the cdktf CLI re-logs
+    the app's standard error as errors), 1 (and why, on standard error) when refused."""
     try:
-        synthesise(settings, outdir)
+        warnings = synthesise(settings, outdir)
     except SynthesisRefused as refused:
         print(f"Synthesis refused:\n{refused}\nNothing was written to {shown(outdir)}.", file=sys.stderr)
         return 1
+    for warning in warnings:
+        print(f"warning: {warning}")
     return 0

@@ -3,13 +3,14 @@ a type check for the settings' dataclasses (a user editing the tables by hand ma
 belongs), tables built from `(name, value)` pairs, and where in the settings files an entry was written.
 
 Hand-written rather than a validation library: jsii pins typeguard 2.13.3, which accepts `True` for an
-`int`; pydantic's strict mode would do, but every domain check below stays hand-written anyway and its
-import alone cost about 140 ms against 20 ms here (README, "Measured figures").
+`int`; pydantic's strict mode would do, but every domain check stays hand-written anyway, and its import
+alone costs more than loading and checking all the settings (README, "Measured figures").
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import enum
 import ipaddress
 import re
@@ -20,6 +21,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
+
+from store2018.aws_regions import ALL_REGIONS, SOURCE
+from store2018.naming import DNS_LABEL
 
 T = TypeVar("T")
 
@@ -59,14 +63,35 @@ def origin_of(instance: object) -> Origin | None:
 
 
 @contextmanager
-def checking(instance: object) -> Iterator[None]:
-    """A ConfigError raised while checking `instance` points at where it was written."""
+def checking(*instances: object) -> Iterator[None]:
+    """A ConfigError raised while checking points at where the first of `instances` that knows it was
+    written (an entry, then the table it sits in)."""
     try:
         yield
     except ConfigError as error:
         if error.origin is None:
-            error.origin = origin_of(instance)
+            error.origin = next((o for o in map(origin_of, instances) if o is not None), None)
         raise
+
+
+class Table(Mapping[str, T]):
+    """A read-only table that remembers where it was written."""
+
+    def __init__(self, entries: dict[str, T]) -> None:
+        self._entries = entries
+        record_origin(self)
+
+    def __getitem__(self, name: str) -> T:
+        return self._entries[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return repr(self._entries)
 
 
 def table(setting: str, *entries: tuple[str, T]) -> Mapping[str, T]:
@@ -85,7 +110,7 @@ def table(setting: str, *entries: tuple[str, T]) -> Mapping[str, T]:
             error.origin = origin_of(value)
             raise error
         seen[name] = value
-    return types.MappingProxyType(seen)
+    return Table(seen)
 
 
 def _matches(value: Any, hint: Any) -> bool:
@@ -149,12 +174,13 @@ def is_count(value: object) -> bool:
 
 
 def check_region(setting: str, region: str) -> None:
-    if not re.fullmatch(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d", region):
+    if region not in ALL_REGIONS:
+        close = difflib.get_close_matches(region, sorted(ALL_REGIONS), n=1)
         fail(
             setting,
             region,
-            "expected an AWS region name such as 'us-west-2' or 'eu-central-1'",
-            f"set {setting} to the region you deploy to",
+            f"an AWS region ({SOURCE}): {', '.join(sorted(ALL_REGIONS))}",
+            f"did you mean {close[0]!r}?" if close else f"set {setting} to the region you deploy to",
         )
 
 
@@ -180,7 +206,7 @@ def check_image_tag(setting: str, tag: str) -> None:
 
 
 def check_dns_label(setting: str, label: str, fix: str) -> None:
-    if not re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", label):
+    if not DNS_LABEL.fullmatch(label):
         fail(setting, label, "one DNS label: lower-case letters, digits and inner hyphens, at most 63 characters", fix)
 
 

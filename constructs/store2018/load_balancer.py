@@ -26,6 +26,7 @@ from constructs import Construct
 
 from store2018.expressions import address, named_local
 from store2018.settings import ServiceSpec
+from store2018.terraform_text import template
 from store2018.workspace import WorkspaceSelection
 
 # The load balancer's listener ports: the only ports open to the internet (network.py opens them on
@@ -92,7 +93,7 @@ class LoadBalancer(Construct):
                 target_type="ip",  # Fargate tasks (awsvpc) register by IP address
                 deregistration_delay=str(DEREGISTRATION_DELAY_SECONDS),
                 health_check=LbTargetGroupHealthCheck(
-                    path=spec.health_check_path,
+                    path=template(spec.health_check_path),  # a template: escaped to arrive as written
                     matcher="200",
                     protocol="HTTP",
                     interval=15,

@@ -118,7 +118,7 @@ def _explain(error: Exception, files: list[Path]) -> SettingsError:
 def _at_field(origin: Origin | None, message: str) -> Origin | None:
     """The line of the field a ConfigError names, inside the call at `origin` that built its entry
     (`ENVIRONMENTS['qa'].vpc_cidr = ...` -> the line of `vpc_cidr=` in that EnvironmentSettings(...))."""
-    field = re.match(r"[^ ]*\.(\w+) = ", message) or re.match(r"\w+ field = '(\w+)'", message)
+    field = re.match(r"[^ ]*\.(\w+)(?:\[[^\]]*\])* = ", message) or re.match(r"\w+ field = '(\w+)'", message)
     if origin is None or field is None:
         return origin
     file, line = origin

@@ -1,11 +1,11 @@
 """The README's settings reference, generated from the settings' own declarations: every field's
-name, type, default and description (its docstring in `settings.py`), with the values that
-`environments.py` and `catalog.py` give it.
+name, type, default, how its text reaches Terraform (`terraform_text.TREATMENTS`) and description
+(its docstring in `settings.py`). The values themselves are in `environments.py` and `catalog.py`.
 
     make docs        rewrites the reference in README.md, between its two markers
 
 `tests/test_readme.py` fails when the README's copy is stale. A new field needs only its
-declaration and docstring in `settings.py`: the reference follows.
+declaration and docstring in `settings.py` (and its treatment, if it holds text): the reference follows.
 """
 
 from __future__ import annotations
@@ -21,17 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from store2018 import settings as settings_module
-from store2018.loading import load_settings
 from store2018.settings import (
     CapacityMix,
     EnvironmentSettings,
     ProjectSettings,
     ServiceOverrides,
     ServiceSpec,
-    Settings,
     StateBackendSettings,
     TaskCount,
 )
+from store2018.terraform_text import TREATMENTS
 
 BEGIN = "<!-- BEGIN settings reference: generated from constructs/store2018/settings.py by `make docs` -->"
 END = "<!-- END settings reference -->"
@@ -89,59 +88,47 @@ def code(value: Any) -> str:
     return cell(f"`{python(value)}`")
 
 
-def fields_table(cls: type, docs: Mapping[str, str], columns: Mapping[str, Any] | None = None) -> list[str]:
-    """One row per field: name, type, default, one column per entry in `columns` (its value), description."""
-    columns = columns or {}
-    header = ["name", "type", "default", *columns, "description"]
-    rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+def fields_table(cls: type, docs: Mapping[str, str]) -> list[str]:
+    """One row per field: name, type, default, how its text reaches Terraform, description."""
+    rows = ["| name | type | default | text in Terraform | description |", "|---|---|---|---|---|"]
     for f in dataclasses.fields(cls):
         default = _default(f)
-        values = [code(getattr(entry, f.name)) for entry in columns.values()]
-        rows.append(
-            "| "
-            + " | ".join(
-                [
-                    f"`{f.name}`",
-                    cell(f"`{f.type}`"),
-                    "(required)" if default is dataclasses.MISSING else code(default),
-                    *values,
-                    cell(docs.get(f.name, "")),
-                ]
-            )
-            + " |"
-        )
+        treatment = TREATMENTS.get(f"{cls.__name__}.{f.name}")
+        cells = [
+            f"`{f.name}`",
+            cell(f"`{f.type}`"),
+            "(required)" if default is dataclasses.MISSING else code(default),
+            treatment.describe() if treatment else "",
+            cell(docs.get(f.name, "")),
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
     return rows
 
 
-def reference(settings: Settings) -> str:
-    """The settings reference as Markdown, with the values of `settings`."""
+# Where each class's entries are written, in the order a reader meets them.
+SECTIONS = (
+    (ProjectSettings, "Written as `project()` in `constructs/store2018/environments.py`."),
+    (StateBackendSettings, "Written as `project().state_backend`."),
+    (EnvironmentSettings, "Written as one entry of `environments()` in `constructs/store2018/environments.py`."),
+    (TaskCount, "Written as `EnvironmentSettings.tasks` or `ServiceOverrides.tasks`."),
+    (CapacityMix, "Written as `EnvironmentSettings.capacity`."),
+    (ServiceOverrides, "Written as an entry of `EnvironmentSettings.services`."),
+    (ServiceSpec, "Written as one entry of `services()` in `constructs/store2018/catalog.py`."),
+)
+
+
+def reference() -> str:
+    """The settings reference as Markdown."""
     docs = field_docs()
-    project = settings.project
-    lines = [
-        BEGIN,
-        "",
-        "Same in every workspace: `ProjectSettings`, built by `project()` in `constructs/store2018/environments.py`.",
-        "",
-        *fields_table(ProjectSettings, docs["ProjectSettings"], {"value": project}),
-        "",
-        "The state backend: `StateBackendSettings`, `project().state_backend`.",
-        "",
-        *fields_table(StateBackendSettings, docs["StateBackendSettings"], {"value": project.state_backend}),
-        "",
-        "Per workspace: `EnvironmentSettings`, one entry of `environments()` in the same file.",
-        "",
-        *fields_table(EnvironmentSettings, docs["EnvironmentSettings"], dict(settings.environments)),
-        "",
-    ]
-    for cls in (TaskCount, CapacityMix, ServiceOverrides):
-        lines += [f"`{cls.__name__}`: {inspect.getdoc(cls)}", "", *fields_table(cls, docs[cls.__name__]), ""]
-    lines += [
-        "The services: `ServiceSpec`, one entry of `services()` in `constructs/store2018/catalog.py`.",
-        "",
-        *fields_table(ServiceSpec, docs["ServiceSpec"], dict(settings.services)),
-        "",
-        END,
-    ]
+    lines = [BEGIN, ""]
+    for cls, where in SECTIONS:
+        lines += [
+            f"**`{cls.__name__}`**: {inspect.getdoc(cls)} {where}",
+            "",
+            *fields_table(cls, docs[cls.__name__]),
+            "",
+        ]
+    lines.append(END)
     return "\n".join(lines)
 
 
@@ -158,7 +145,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m store2018.reference README.md", file=sys.stderr)
         return 2
     readme = Path(argv[0])
-    readme.write_text(replace_section(readme.read_text(), reference(load_settings())))
+    readme.write_text(replace_section(readme.read_text(), reference()))
     return 0
 
 

@@ -44,6 +44,7 @@ from constructs import Construct
 
 from store2018.cluster import Cluster
 from store2018.settings import ECR_IMAGE, ServiceSpec
+from store2018.terraform_text import expression_string
 from store2018.workspace import WorkspaceSelection
 
 # Seconds ECS ignores failing load-balancer health checks after a task starts (.NET start-up).
@@ -133,7 +134,10 @@ class FargateService(Construct):
             },
         }
         if environment:
-            container["environment"] = [{"name": k, "value": v} for k, v in sorted(environment.items())]
+            # Free text, written inside jsonencode(...): escaped so that the container receives it exactly.
+            container["environment"] = [
+                {"name": k, "value": expression_string(v)} for k, v in sorted(environment.items())
+            ]
         task = EcsTaskDefinition(
             self,
             "task",

@@ -13,12 +13,14 @@ feature is `None` when it is off.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from store2018.checks import (
     ConfigError,
@@ -33,8 +35,16 @@ from store2018.checks import (
     parse_private_network,
     record_origin,
 )
-from store2018.naming import LOAD_BALANCER_NAME_LIMIT, resource_name
+from store2018.naming import (
+    DNS_LABEL,
+    ENVIRONMENT_NAME,
+    LOAD_BALANCER_NAME_LIMIT,
+    PROJECT_NAME,
+    SERVICE_NAME,
+    resource_name,
+)
 from store2018.network_layout import LARGEST_VPC_PREFIX, MAX_AZ_COUNT, MIN_AZ_COUNT, NEWBITS, SMALLEST_VPC_PREFIX
+from store2018.terraform_text import check_text
 
 __all__ = [
     "CapacityMix",
@@ -68,6 +78,10 @@ FARGATE_SIZES: Mapping[int, tuple[int, ...]] = MappingProxyType(
 )
 # An ALB rule's path-pattern condition takes at most five values.
 MAX_PATH_PATTERNS = 5
+# A URL path as AWS takes it: '/' then up to 1023 printable ASCII characters, no space (escaped for Terraform).
+URL_PATH = re.compile(r"/[\x21-\x7e]{0,1023}")
+# S3's safe characters for object keys, plus ':' (Terraform's `env:` prefix): nothing to escape, anywhere.
+S3_KEY = re.compile(r"[A-Za-z0-9!_.*'():/-]+")
 # Images whose registry is ECR need repository-scoped pull permissions on the execution role.
 ECR_IMAGE = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>.+)")
 
@@ -104,19 +118,20 @@ class StateBackendSettings:
                 self.bucket,
                 "name an S3 bucket you own (or pass -backend-config=bucket=... at terraform init)",
             )
-            if not self.key or self.key.startswith("/") or self.key.endswith("/"):
+            if not S3_KEY.fullmatch(self.key) or self.key.startswith("/") or self.key.endswith("/"):
                 fail(
                     "StateBackendSettings.key",
                     self.key,
-                    "a non-empty S3 object key that neither starts nor ends with '/'",
+                    "a non-empty S3 object key of letters, digits and !_.*'():/- (S3's safe characters: the "
+                    "backend reads it as written) that neither starts nor ends with '/'",
                     "use a path such as 'store2018/terraform.tfstate'",
                 )
             check_region("StateBackendSettings.region", self.region)
-            if not self.workspace_key_prefix or "/" in self.workspace_key_prefix:
+            if not S3_KEY.fullmatch(self.workspace_key_prefix) or "/" in self.workspace_key_prefix:
                 fail(
                     "StateBackendSettings.workspace_key_prefix",
                     self.workspace_key_prefix,
-                    "a non-empty prefix without '/'",
+                    "a non-empty prefix of letters, digits and !_.*'():- (no '/')",
                     "keep Terraform's default 'env:'",
                 )
 
@@ -130,8 +145,8 @@ class ProjectSettings:
     region: str
     """AWS region of the provider."""
     az_count: int
-    """Availability zones used: 2 to 6. Private subnet *i* = `cidrsubnet(vpc, 8, i)`, public *i* =
-    `cidrsubnet(vpc, 8, az_count + i)`."""
+    """Availability zones used, each with a private and a public subnet cut from the VPC's range as
+    `network_layout.py` says (a load balancer needs two zones; no region offers one account more than six)."""
     state_backend: StateBackendSettings
     """The S3 state backend (`StateBackendSettings`, below)."""
     discovery_namespace: str
@@ -147,7 +162,7 @@ class ProjectSettings:
         record_origin(self)
         with checking(self):
             check_types(self, "ProjectSettings")
-            if not re.fullmatch(r"[a-z][a-z0-9-]{1,15}", self.name):
+            if not PROJECT_NAME.fullmatch(self.name):
                 fail(
                     "ProjectSettings.name",
                     self.name,
@@ -275,7 +290,8 @@ class EnvironmentSettings:
     """What differs between workspaces: one entry of the environments table per Terraform workspace."""
 
     vpc_cidr: str
-    """Private IPv4 range (RFC 1918), /16 to /20, no overlap between environments."""
+    """Private IPv4 range (RFC 1918), large enough for the subnet layout (`network_layout.py`), no overlap
+    between environments."""
     nat_gateway_mode: NatGatewayMode = NatGatewayMode.ONE_PER_AZ
     """NAT gateways: `ONE_PER_AZ` (an AZ outage cuts no other AZ off) or `SINGLE` (one shared: cheaper)."""
     allowed_account_ids: tuple[str, ...] = ()
@@ -445,14 +461,14 @@ class ServiceSpec:
             )
         if not 1 <= self.container_port <= 65535:
             fail(f"{where}.container_port", self.container_port, "a TCP port from 1 to 65535", "use 80")
-        if not self.health_check_path.startswith("/"):
+        if not URL_PATH.fullmatch(self.health_check_path):
             fail(
                 f"{where}.health_check_path",
                 self.health_check_path,
-                "a URL path starting with '/'",
+                "a URL path starting with '/': at most 1024 printable ASCII characters, no spaces",
                 "use e.g. '/api/healthcheck'",
             )
-        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", self.discovery_name):
+        if not DNS_LABEL.fullmatch(self.discovery_name):
             fail(
                 f"{where}.discovery_name",
                 self.discovery_name,
@@ -504,8 +520,9 @@ class ServiceSpec:
             fail(f"{where}.cpu_target_percent", self.cpu_target_percent, "a percentage from 1 to 100", "use 60")
         if self.requests_per_target < 1:
             fail(f"{where}.requests_per_target", self.requests_per_target, "an integer of at least 1", "use 1000")
-        if self.api_base_path is not None and not self.api_base_path.startswith("/"):
-            fail(f"{where}.api_base_path", self.api_base_path, "a URL path starting with '/'", "use e.g. '/api'")
+        if self.api_base_path is not None and not URL_PATH.fullmatch(self.api_base_path):
+            fail(f"{where}.api_base_path", self.api_base_path, "a URL path starting with '/': at most 1024 printable "
+                 "ASCII characters, no spaces", "use e.g. '/api'")  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -519,12 +536,21 @@ class Settings:
     def __post_init__(self) -> None:
         record_origin(self)
         check_types(self, "Settings", skip=("environments", "services"))
+        self._check_texts()
         self._validate_services()
         self._validate_environments()
 
-    @property
-    def environment_names(self) -> list[str]:
-        return list(self.environments)
+    def _check_texts(self) -> None:
+        """Every text setting, wherever it lands, is text Terraform can be given (terraform_text.check_text)."""
+        entries: list[tuple[str, object]] = [("ProjectSettings", self.project)]
+        if isinstance(self.environments, Mapping):
+            entries += [(f"ENVIRONMENTS[{name!r}]", env) for name, env in self.environments.items()]
+        if isinstance(self.services, Mapping):
+            entries += [(f"SERVICES[{name!r}]", spec) for name, spec in self.services.items()]
+        for where, entry in entries:
+            with checking(entry):
+                for setting, text in _texts(entry, where):
+                    check_text(setting, text)
 
     @property
     def exposed_services(self) -> dict[str, ServiceSpec]:
@@ -537,11 +563,12 @@ class Settings:
 
     def _validate_services(self) -> None:
         services = self.services
-        if not isinstance(services, Mapping) or not services:
-            fail("SERVICES", dict(services) if isinstance(services, Mapping) else services, "at least one service",
-                 "declare the course's four services")  # fmt: skip
+        with checking(services):
+            if not isinstance(services, Mapping) or not services:
+                fail("SERVICES", dict(services) if isinstance(services, Mapping) else services,
+                     "at least one service", "declare the course's four services")  # fmt: skip
         for name, spec in services.items():
-            if not re.fullmatch(r"[a-z][a-z0-9]{1,14}", name):
+            if not SERVICE_NAME.fullmatch(name):
                 error = ConfigError(
                     f"SERVICES key = {name!r} is invalid: 2 to 15 lower-case letters or digits, starting with a "
                     "letter (it names the service's resources). Fix: use e.g. 'payment'"
@@ -549,7 +576,9 @@ class Settings:
                 error.origin = getattr(spec, "_origin", None)
                 raise error
             if not isinstance(spec, ServiceSpec):
-                fail(f"SERVICES[{name!r}]", spec, "a ServiceSpec(...)", "declare it with ServiceSpec(image=..., ...)")
+                with checking(services):
+                    fail(f"SERVICES[{name!r}]", spec, "a ServiceSpec(...)",
+                         "declare it with ServiceSpec(image=..., ...)")  # fmt: skip
             with checking(spec):
                 spec.validate(name)
                 for variable, target in spec.api_base_variables.items():
@@ -562,7 +591,7 @@ class Settings:
                         )
         defaults = [name for name, spec in services.items() if spec.default_route]
         if len(defaults) != 1:
-            with checking(services[defaults[-1]] if defaults else None):
+            with checking(services[defaults[-1]] if defaults else None, services):
                 fail(
                     "SERVICES[...].default_route",
                     defaults,
@@ -585,14 +614,15 @@ class Settings:
                     seen[value] = name
 
     def _validate_environments(self) -> None:
-        if not isinstance(self.environments, Mapping) or not self.environments:
-            environments = self.environments
-            fail("ENVIRONMENTS", dict(environments) if isinstance(environments, Mapping) else environments,
-                 "at least one environment", "declare 'prod' and 'staging' entries")  # fmt: skip
+        environments = self.environments
+        if not isinstance(environments, Mapping) or not environments:
+            with checking(environments):
+                fail("ENVIRONMENTS", dict(environments) if isinstance(environments, Mapping) else environments,
+                     "at least one environment", "declare 'prod' and 'staging' entries")  # fmt: skip
         networks: dict[str, ipaddress.IPv4Network] = {}
         records: dict[str, str] = {}
-        for name, env in self.environments.items():
-            with checking(env):
+        for name, env in environments.items():
+            with checking(env, environments):
                 if name == "default":
                     fail(
                         "ENVIRONMENTS key",
@@ -601,7 +631,7 @@ class Settings:
                         "nobody deploys by accident",
                         "name the environment after its purpose, e.g. 'dev'",
                     )
-                if not re.fullmatch(r"[a-z][a-z0-9]{1,9}", name):
+                if not ENVIRONMENT_NAME.fullmatch(name):
                     fail(
                         "ENVIRONMENTS key",
                         name,
@@ -651,3 +681,20 @@ class Settings:
                 f"{LOAD_BALANCER_NAME_LIMIT} characters (this one has {len(name)})",
                 "shorten the environment, project or service name",
             )
+
+
+def _texts(value: Any, where: str) -> Iterator[tuple[str, str]]:
+    """Every string in a settings value, with the setting it belongs to: fields, mapping keys and values,
+    tuple items."""
+    if isinstance(value, str):
+        yield where, value
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _texts(getattr(value, f.name), f"{where}.{f.name}")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _texts(key, where)
+            yield from _texts(item, f"{where}[{key!r}]")
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from _texts(item, where)

@@ -145,7 +145,6 @@ class WorkspaceSelection(Construct):
         super().__init__(scope, construct_id)
         tables = {name: EnvironmentValues.of(name, env, settings) for name, env in settings.environments.items()}
         names = list(tables)
-        self.allowed = names
         self._project = settings.project.name
 
         table = named_local(self, "environments", {name: to_terraform(v) for name, v in tables.items()})
