@@ -29,11 +29,17 @@ from store2018.publishing import SynthesisBusy, exclusive, override_files, recov
 def output_folder() -> Path:
     """`cdktf synth` passes CDKTF_OUTDIR; otherwise `output` from cdktf.json (`terraform`)."""
     configured = json.loads((ROOT / "cdktf.json").read_text())["output"]
-    return Path(os.environ.get("CDKTF_OUTDIR") or ROOT / configured)
+    # Resolved, so that the scratch folder sits on the same file system as the real output folder.
+    return Path(os.environ.get("CDKTF_OUTDIR") or ROOT / configured).resolve()
 
 
 def run() -> int:
     outdir = output_folder()
+    if os.environ.get("SYNTH_HCL_OUTPUT", "false") != "false":  # `cdktf synth --hcl`
+        print(f"Synthesis refused: SYNTH_HCL_OUTPUT={os.environ['SYNTH_HCL_OUTPUT']} (cdktf synth --hcl) asks "
+              "for HCL, but the checks and escaping here read and write Terraform JSON. Fix: run `make synth` "
+              f"or `cdktf synth` without --hcl.\nNothing was written to {shown(outdir)}.", file=sys.stderr)  # fmt: skip
+        return 1
     try:
         with exclusive(outdir):
             for done in recover(outdir):

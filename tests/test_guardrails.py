@@ -132,7 +132,7 @@ MISTAKES = {
                       "ProjectSettings.region", "'oregon'", "an AWS region (botocore", "the region you deploy to"),
     "unknown region": Mistake(ENVIRONMENTS, 'region="us-west-2",\n        az_count',
                               'region="us-west-9",\n        az_count', "ProjectSettings.region", "'us-west-9'",
-                              "us-east-1, us-east-2, us-gov-east-1", "did you mean 'us-west-"),
+                              "us-east-1, us-east-2, us-west-1, us-west-2", "did you mean 'us-west-"),
     "token marker": Mistake(CATALOG, "default_route=True,",
                             'default_route=True, environment={"X": "${TfToken[TOKEN.1]}"},',
                             "SERVICES['store2018'].environment['X']", "'${TfToken[TOKEN.1]}'", "token marker",

@@ -65,14 +65,32 @@ def test_a_second_synthesis_is_refused_while_one_holds_the_lock(tmp_path: Path) 
     assert tree_hash(project / "terraform") == before
 
 
-def test_two_synths_at_once_never_interleave(tmp_path: Path, changed_synthesis: dict[str, bytes]) -> None:
+def start(project: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(MAIN, cwd=project, env=command_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+
+
+def wait_for_scratch(project: Path, started: subprocess.Popen[str]) -> None:
+    """Until the synthesis is writing its scratch folder: it holds the lock and has read its settings."""
+    deadline = time.monotonic() + 120
+    while not list(project.glob(".terraform.synth-*")):
+        assert started.poll() is None and time.monotonic() < deadline, "the synthesis ended first"
+        time.sleep(0.005)
+
+
+def test_a_second_synth_with_other_settings_is_refused_and_cannot_interleave(
+    tmp_path: Path, changed_synthesis: dict[str, bytes]
+) -> None:
+    """The first synthesis writes the changed settings; while it runs, the settings change again and a
+    second one starts: it is refused, and terraform/ holds the first one's files only."""
     project = changed_project(tmp_path / "project")
-    both = [subprocess.Popen(MAIN, cwd=project, env=command_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True) for _ in range(2)]  # fmt: skip
-    results = [(p.wait(timeout=300), p.stderr.read() if p.stderr else "") for p in both]
-    assert 0 in {code for code, _ in results}, results
-    for code, err in results:
-        assert code == 0 or (code == 1 and "another synthesis (pid" in err), (code, err)
+    first = start(project)
+    wait_for_scratch(project, first)
+    path = project / ENVIRONMENTS
+    path.write_text(path.read_text().replace("log_retention_days=30,", "log_retention_days=60,", 1))
+    second = start(project)
+    assert second.wait(timeout=300) == 1 and first.wait(timeout=300) == 0
+    assert "Synthesis refused: another synthesis (pid" in (second.stderr.read() if second.stderr else "")
     assert generated(project / "terraform") == changed_synthesis
 
 
@@ -81,12 +99,8 @@ def test_a_synthesis_killed_before_publishing_changes_nothing(
 ) -> None:
     project = changed_project(tmp_path / "project")
     before = tree_hash(project / "terraform")
-    started = subprocess.Popen(MAIN, cwd=project, env=command_env(), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
-    deadline = time.monotonic() + 120
-    while not list(project.glob(".terraform.synth-*")):  # synthesising into its scratch folder
-        assert started.poll() is None and time.monotonic() < deadline, "the synthesis ended before it was killed"
-        time.sleep(0.005)
+    started = start(project)
+    wait_for_scratch(project, started)
     started.send_signal(signal.SIGKILL)
     started.wait(timeout=30)
     assert tree_hash(project / "terraform") == before
@@ -96,6 +110,40 @@ def test_a_synthesis_killed_before_publishing_changes_nothing(
     assert "note: removed .terraform.synth-" in done.stdout and "left by a synthesis that was stopped" in done.stdout
     assert not list(project.glob(".terraform.synth-*"))
     assert generated(project / "terraform") == changed_synthesis
+
+
+MOVE_WITH_A_SIGTERM = """
+import os, signal, sys, threading, time
+from pathlib import Path
+sys.path.insert(0, "constructs")
+from store2018 import publishing
+threading.Thread(target=time.sleep, args=(60,), daemon=True).start()  # as jsii's threads do: a second thread
+journal, outdir = Path(sys.argv[1]), Path(sys.argv[2])
+real_replace, moved = os.replace, []
+def replace(source, target):
+    real_replace(source, target)
+    moved.append(target)
+    if len(moved) == 1:
+        os.kill(os.getpid(), signal.SIGTERM)  # in the middle of the move
+        time.sleep(0.2)  # time enough for a default SIGTERM to end the process here
+os.replace = replace
+publishing._move_in(journal, outdir)
+print("the process outlived its SIGTERM")
+"""
+
+
+def test_a_sigterm_in_the_middle_of_a_publish_waits_for_its_end(
+    tmp_path: Path, changed_synthesis: dict[str, bytes]
+) -> None:
+    journal, outdir = tmp_path / "journal", tmp_path / "terraform"
+    for name, data in changed_synthesis.items():
+        (journal / name).parent.mkdir(parents=True, exist_ok=True)
+        (journal / name).write_bytes(data)
+    done = subprocess.run([sys.executable, "-c", MOVE_WITH_A_SIGTERM, str(journal), str(outdir)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == -signal.SIGTERM, done  # delivered, once the move was over...
+    assert "outlived" not in done.stdout
+    assert generated(outdir) == changed_synthesis  # ...which was whole
 
 
 def test_an_interrupted_publish_is_finished_before_anything_else(

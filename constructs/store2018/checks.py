@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-from store2018.aws_regions import ALL_REGIONS, SOURCE
+from store2018.aws_regions import ALL_REGIONS, SOURCE, SUPPORTED_REGIONS, TOO_NEW
 from store2018.naming import DNS_LABEL
 
 T = TypeVar("T")
@@ -174,14 +174,22 @@ def is_count(value: object) -> bool:
 
 
 def check_region(setting: str, region: str) -> None:
-    if region not in ALL_REGIONS:
-        close = difflib.get_close_matches(region, sorted(ALL_REGIONS), n=1)
-        fail(
-            setting,
-            region,
-            f"an AWS region ({SOURCE}): {', '.join(sorted(ALL_REGIONS))}",
-            f"did you mean {close[0]!r}?" if close else f"set {setting} to the region you deploy to",
-        )
+    if region in SUPPORTED_REGIONS:
+        return
+    supported = ", ".join(sorted(SUPPORTED_REGIONS))
+    if region in TOO_NEW:
+        fail(setting, region, f"a region Terraform 1.11.4 and the AWS provider 5.100.0 know ({supported}); this one "
+             "is newer than them", "choose another region, or upgrade both and update aws_regions.TOO_NEW")  # fmt: skip
+    if region in ALL_REGIONS:
+        fail(setting, region, f"a region of AWS's commercial partition ({supported}); this one is in another "
+             "partition, whose ARNs this project does not write", "choose a commercial region")  # fmt: skip
+    close = difflib.get_close_matches(region, sorted(SUPPORTED_REGIONS), n=1)
+    fail(
+        setting,
+        region,
+        f"an AWS region ({SOURCE}): {supported}",
+        f"did you mean {close[0]!r}?" if close else f"set {setting} to the region you deploy to",
+    )
 
 
 def check_bucket_name(setting: str, bucket: str, fix: str) -> None:
@@ -192,7 +200,7 @@ def check_bucket_name(setting: str, bucket: str, fix: str) -> None:
     if (
         not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket)
         or ".." in bucket
-        or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", bucket)
+        or re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", bucket)
         or bucket.startswith("xn--")
         or bucket.endswith("-s3alias")
     ):
@@ -221,6 +229,8 @@ def parse_private_network(setting: str, cidr: str) -> ipaddress.IPv4Network:
             "expected an IPv4 network in CIDR notation with no host bits set",
             "use a private range such as '10.0.0.0/16'",
         )
+    if str(net) != cidr:  # ipaddress also takes '10.0.0.0/255.255.0.0', which Terraform's cidrsubnet() refuses
+        fail(setting, cidr, "a network in CIDR notation, e.g. '10.0.0.0/16'", f"write {str(net)!r}")
     if not isinstance(net, ipaddress.IPv4Network) or not any(net.subnet_of(r) for r in RFC1918):
         fail(
             setting,

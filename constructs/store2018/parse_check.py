@@ -50,7 +50,10 @@ def templates(document: Any, path: str = "") -> Iterator[tuple[str, str]]:
     elif isinstance(document, Mapping):
         for key, value in document.items():
             if not (path == "" and key == "terraform"):  # the top-level terraform block is read literally
-                yield from templates(value, f"{path}.{key}" if path else str(key))
+                where = f"{path}.{key}" if path else str(key)
+                if "${" in key or "%{" in key:  # an object's keys can be templates too
+                    yield f"{where} (key)", key
+                yield from templates(value, where)
     elif isinstance(document, list):
         for i, value in enumerate(document):
             yield from templates(value, f"{path}[{i}]")
@@ -80,7 +83,7 @@ def parse_problems(documents: Mapping[str, Any]) -> ParseResult:
                 cwd=folder, env=env, capture_output=True, text=True, timeout=TIMEOUT_SECONDS,
             )  # fmt: skip
             report = json.loads(done.stdout)
-        except (subprocess.TimeoutExpired, json.JSONDecodeError) as error:
+        except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError) as error:
             return ParseResult(problems=[f"terraform validate could not check the templates: {error}"])
     result = ParseResult()
     for diagnostic in report.get("diagnostics", []):

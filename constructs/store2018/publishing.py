@@ -4,10 +4,11 @@
   (`.terraform.synth.lock`); a second one is refused at once with the first one's pid.
 - Whole: a complete, checked synthesis is first renamed beside the output folder
   (`.terraform.publishing`), which marks it as being published, then its files are moved in, each by
-  an atomic rename, the stacks first and `manifest.json` last, with SIGINT, SIGTERM and SIGHUP held
-  until the last one. A synthesis killed even so (SIGKILL) is finished by the next one, before
-  anything else, so the output folder never stays a mix of two syntheses; the next one also removes
-  scratch folders a killed synthesis left (`.terraform.synth-*`).
+  an atomic rename, the stacks first and `manifest.json` last. SIGINT, SIGTERM and SIGHUP arriving
+  meanwhile are held by handlers of ours and delivered after the last one (jsii's threads make a
+  signal mask useless: a signal goes to whichever thread does not block it). A synthesis killed even
+  so (SIGKILL) is finished by the next one, before anything else, so the output folder never stays a
+  mix of two syntheses; the next one also removes scratch folders a killed synthesis left.
 - Never at a user's expense: only the files a synthesis writes are replaced or removed. Terraform's
   run files beside a stack (`.terraform/`, local state, lock and override files) stay, also for a
   stack the app no longer produces (its `cdk.tf.json` goes, the rest stays). An override file beside
@@ -101,14 +102,12 @@ def publish(scratch: Path, outdir: Path) -> None:
 
 
 def _move_in(journal: Path, outdir: Path) -> None:
-    manifest = journal / "manifest.json"
-    produced = set(json.loads((manifest if manifest.exists() else outdir / "manifest.json").read_text())["stacks"])
     files = sorted(p.relative_to(journal) for p in journal.rglob("*") if p.is_file())
     files.sort(key=lambda f: f == Path("manifest.json"))  # the manifest last: it names what is complete
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
-    try:
+    with _signals_held():
+        produced = _produced_stacks(journal, outdir)
         stacks = outdir / "stacks"
-        if stacks.is_dir():
+        if produced is not None and stacks.is_dir():
             for old in stacks.iterdir():
                 if old.is_dir() and old.name not in produced:
                     (old / "cdk.tf.json").unlink(missing_ok=True)  # its run files stay
@@ -116,8 +115,29 @@ def _move_in(journal: Path, outdir: Path) -> None:
             target = outdir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(journal / relative, target)
+
+
+def _produced_stacks(journal: Path, outdir: Path) -> set[str] | None:
+    """The stacks of the synthesis being published, from its manifest (moved last, so it is in the journal
+    until every stack is out); None if no manifest says (then no stack is treated as removed)."""
+    for manifest in (journal / "manifest.json", outdir / "manifest.json"):
+        if manifest.exists():
+            return set(json.loads(manifest.read_text())["stacks"])
+    return None
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP until the block ends, then deliver them (main thread only)."""
+    held: list[int] = []
+    previous = {sig: signal.signal(sig, lambda number, frame: held.append(number)) for sig in _HELD_SIGNALS}
+    try:
+        yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        for number in dict.fromkeys(held):
+            os.kill(os.getpid(), number)
 
 
 def override_files(outdir: Path) -> list[Path]:

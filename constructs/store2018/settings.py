@@ -40,6 +40,7 @@ from store2018.naming import (
     ENVIRONMENT_NAME,
     LOAD_BALANCER_NAME_LIMIT,
     PROJECT_NAME,
+    RESERVED_ENVIRONMENT_NAMES,
     SERVICE_NAME,
     resource_name,
 )
@@ -82,8 +83,12 @@ MAX_PATH_PATTERNS = 5
 URL_PATH = re.compile(r"/[\x21-\x7e]{0,1023}")
 # S3's safe characters for object keys, plus ':' (Terraform's `env:` prefix): nothing to escape, anywhere.
 S3_KEY = re.compile(r"[A-Za-z0-9!_.*'():/-]+")
+# S3 keys are at most 1024 bytes; the backend prefixes `<workspace_key_prefix>/<workspace>/`.
+MAX_STATE_KEY_LENGTH = 1000
+# An ALB rule's path pattern: '/' then letters, digits and _-.$/~'@:+&*? (AWS also takes '"', refused here).
+PATH_PATTERN = re.compile(r"/[A-Za-z0-9_.$/~'@:+&*?-]{0,127}")
 # Images whose registry is ECR need repository-scoped pull permissions on the execution role.
-ECR_IMAGE = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>.+)")
+ECR_IMAGE = re.compile(r"(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>.+)")
 
 
 class NatGatewayMode(enum.Enum):
@@ -118,12 +123,19 @@ class StateBackendSettings:
                 self.bucket,
                 "name an S3 bucket you own (or pass -backend-config=bucket=... at terraform init)",
             )
-            if not S3_KEY.fullmatch(self.key) or self.key.startswith("/") or self.key.endswith("/"):
+            if (
+                not S3_KEY.fullmatch(self.key)
+                or self.key.startswith("/")
+                or self.key.endswith("/")
+                or "//" in self.key
+                or len(self.key) > MAX_STATE_KEY_LENGTH
+            ):
                 fail(
                     "StateBackendSettings.key",
                     self.key,
-                    "a non-empty S3 object key of letters, digits and !_.*'():/- (S3's safe characters: the "
-                    "backend reads it as written) that neither starts nor ends with '/'",
+                    f"an S3 object key of 1 to {MAX_STATE_KEY_LENGTH} letters, digits and !_.*'():/- (S3's safe "
+                    "characters: the backend reads it as written), with no empty path segment: not starting or "
+                    "ending with '/', no '//'",
                     "use a path such as 'store2018/terraform.tfstate'",
                 )
             check_region("StateBackendSettings.region", self.region)
@@ -166,8 +178,8 @@ class ProjectSettings:
                 fail(
                     "ProjectSettings.name",
                     self.name,
-                    "2 to 16 lower-case letters, digits or hyphens, starting with a letter "
-                    "(it prefixes resource names, which AWS caps at 32 characters for load balancers)",
+                    "2 to 16 lower-case letters, digits or hyphens, starting with a letter and not ending with a "
+                    "hyphen (it prefixes resource names, which AWS caps at 32 characters for load balancers)",
                     "use a short name such as 'store2018'",
                 )
             check_region("ProjectSettings.region", self.region)
@@ -338,7 +350,7 @@ class EnvironmentSettings:
                 "use a /16 such as '10.0.0.0/16'",
             )
         for account in self.allowed_account_ids:
-            if not re.fullmatch(r"\d{12}", account):
+            if not re.fullmatch(r"[0-9]{12}", account):
                 fail(
                     f"{where}.allowed_account_ids",
                     account,
@@ -379,9 +391,7 @@ class EnvironmentSettings:
                 "name an existing bucket in the region whose policy lets the load balancer write, or use None",
             )
         if self.certificate_arn is not None:
-            if not re.fullmatch(
-                r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}", self.certificate_arn
-            ):
+            if not re.fullmatch(r"arn:aws:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}", self.certificate_arn):
                 fail(
                     f"{where}.certificate_arn",
                     self.certificate_arn,
@@ -475,7 +485,7 @@ class ServiceSpec:
                 "a DNS label: 1 to 63 lower-case letters, digits or hyphens",
                 "use e.g. 'api-account'",
             )
-        if not re.fullmatch(r"[a-z0-9]+([._/-][a-z0-9]+)*(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*", self.image) or (
+        if not re.fullmatch(r"[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*", self.image) or (
             ":" in self.image.rsplit("/", 1)[-1]
         ):
             fail(
@@ -485,12 +495,11 @@ class ServiceSpec:
                 "use e.g. 'jeremycookdev/accountservice'",
             )
         for path in self.public_paths:
-            if not re.fullmatch(r"/[A-Za-z0-9_.~/*?&=:%+@!$'()-]{0,127}", path):
+            if not PATH_PATTERN.fullmatch(path):
                 fail(
                     f"{where}.public_paths",
                     path,
-                    "ALB path patterns: start with '/', at most 128 characters, letters, digits and "
-                    "_-.$/~\"'@:+&()!,;=%*? only",
+                    "ALB path patterns: start with '/', at most 128 characters of letters, digits and _-.$/~'@:+&*?",
                     "use e.g. '/api/cart*'",
                 )
         if len(self.public_paths) > MAX_PATH_PATTERNS:
@@ -623,12 +632,11 @@ class Settings:
         records: dict[str, str] = {}
         for name, env in environments.items():
             with checking(env, environments):
-                if name == "default":
+                if name in RESERVED_ENVIRONMENT_NAMES:
                     fail(
                         "ENVIRONMENTS key",
                         name,
-                        "'default' is Terraform's implicit workspace and is refused on purpose, so that "
-                        "nobody deploys by accident",
+                        RESERVED_ENVIRONMENT_NAMES[name],
                         "name the environment after its purpose, e.g. 'dev'",
                     )
                 if not ENVIRONMENT_NAME.fullmatch(name):

@@ -11,9 +11,11 @@ Terraform reads a string differently depending on where it lands in the synthesi
   `\\\\` and escapes for control characters. cdktf escapes `${` there itself (and only that), so
   `expression_string` leaves it to cdktf: escaping it twice would add a `$`.
 
-cdktf's own token markers (`${TfToken[TOKEN.1]}`) become live references at synth, in any context,
-so text that contains one is always refused (`check_text`), as are a NUL (no process environment or
-AWS API takes one) and lone surrogates (not Unicode text). The settings check every string with
+cdktf's own token markers become live references at synth, in any context: `${TfToken[TOKEN.1]}`
+(and its list and map forms), and a number whose bits mark a numeric token, such as
+`-1.8881545897087626e+289` (cdktf reads every number-shaped run of a string and swaps a token's
+number for its reference). Text that contains one is always refused (`check_text`), as are a NUL (no
+process environment or AWS API takes one) and lone surrogates (not Unicode text). The settings check every string with
 `check_text`; each setting's treatment is declared in `TREATMENTS` and shown in the README's settings
 reference; `tests/test_terraform_text.py` proves with the real Terraform that escaped values arrive
 exactly as written.
@@ -22,14 +24,21 @@ exactly as written.
 from __future__ import annotations
 
 import enum
+import math
 import re
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from store2018.checks import fail
 
-# cdktf encodes tokens in strings as `${TfToken[...]}` and in lists as `#{TfToken[...]}`.
+# cdktf encodes tokens in strings as `${TfToken[...]}`, in lists as `#{TfToken[...]}`, in maps as `&{TfToken[...]}`.
 TOKEN_MARKER = re.compile(r"TfToken\[")
+# What cdktf 0.21 reads as a number in a string (tokens/private/encoding.js NUMBER_TOKEN_REGEX), and the top
+# 16 bits of a double that encodes a numeric token or a list of them.
+NUMBER_IN_TEXT = re.compile(r"[-|0-9.+]+(e[-|0-9.eE+]+)")
+NUMBER_TOKEN_BITS = (0xFDFF, 0xFBFF)
+_JS_FLOAT_PREFIX = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
@@ -87,8 +96,24 @@ TREATMENTS: Mapping[str, Treatment] = {
 }
 
 
+def numeric_token_in(value: str) -> str | None:
+    """The run of `value` that cdktf would take for a numeric token (parsed as JavaScript's parseFloat does)."""
+    for match in NUMBER_IN_TEXT.finditer(value):
+        prefix = _JS_FLOAT_PREFIX.match(match.group())
+        if prefix is None:
+            continue
+        number = float(prefix.group())
+        if math.isfinite(number) and struct.unpack("<Q", struct.pack("<d", number))[0] >> 48 in NUMBER_TOKEN_BITS:
+            return match.group()
+    return None
+
+
 def check_text(setting: str, value: str) -> None:
     """Refuse what no context can carry exactly: cdktf's token markers, NUL, lone surrogates."""
+    number = numeric_token_in(value)
+    if number is not None:
+        fail(setting, value, f"text without {number!r}, which cdktf reads as one of its numeric tokens (it "
+             "would turn it into a live reference to another value)", "write the number differently")  # fmt: skip
     if TOKEN_MARKER.search(value):
         fail(setting, value, "text without cdktf's token marker 'TfToken[' (cdktf would turn it into a live "
              "reference to another resource)", "remove the marker")  # fmt: skip
