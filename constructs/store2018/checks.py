@@ -74,6 +74,25 @@ def checking(*instances: object) -> Iterator[None]:
         raise
 
 
+class Written:
+    """Base of the settings' dataclasses: an entry remembers where it was written, so that a ConfigError
+    found while checking it points there (a subclass's own `__post_init__` calls this one first)."""
+
+    def __post_init__(self) -> None:
+        record_origin(self)
+
+
+class Checked(Written):
+    """An entry checked in the context of the one that holds it (`setting` names it in messages)."""
+
+    def validate(self, setting: str) -> None:
+        with checking(self):
+            self.check(setting)
+
+    def check(self, setting: str) -> None:
+        raise NotImplementedError
+
+
 class Table(Mapping[str, T]):
     """A read-only table that remembers where it was written."""
 
@@ -103,12 +122,9 @@ def table(setting: str, *entries: tuple[str, T]) -> Mapping[str, T]:
             fail(f"{setting} entry", entry, "a pair (name, settings)", f"write ('name', ...) in {setting}")
         name, value = entry
         if name in seen:
-            error = ConfigError(
-                f"{setting} name = {name!r} is invalid: each name once (a second entry would replace the first). "
-                "Fix: rename one of the two entries or merge them"
-            )
-            error.origin = origin_of(value)
-            raise error
+            with checking(value):
+                fail(f"{setting} name", name, "each name once (a second entry would replace the first)",
+                     "rename one of the two entries or merge them")  # fmt: skip
         seen[name] = value
     return Table(seen)
 

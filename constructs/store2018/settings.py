@@ -23,7 +23,9 @@ from types import MappingProxyType
 from typing import Any
 
 from store2018.checks import (
+    Checked,
     ConfigError,
+    Written,
     check_bucket_name,
     check_dns_label,
     check_image_tag,
@@ -33,7 +35,6 @@ from store2018.checks import (
     fail,
     is_count,
     parse_private_network,
-    record_origin,
 )
 from store2018.naming import (
     DNS_LABEL,
@@ -102,7 +103,7 @@ class NatGatewayMode(enum.Enum):
 
 
 @dataclass(frozen=True, kw_only=True)
-class StateBackendSettings:
+class StateBackendSettings(Written):
     """Where Terraform keeps its state: an S3 bucket that must exist before `terraform init`."""
 
     bucket: str
@@ -115,7 +116,7 @@ class StateBackendSettings:
     """Prefix of non-default workspaces' state keys (Terraform's default)."""
 
     def __post_init__(self) -> None:
-        record_origin(self)
+        super().__post_init__()
         with checking(self):
             check_types(self, "StateBackendSettings")
             check_bucket_name(
@@ -149,7 +150,7 @@ class StateBackendSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ProjectSettings:
+class ProjectSettings(Written):
     """What is the same in every workspace."""
 
     name: str
@@ -171,7 +172,7 @@ class ProjectSettings:
     """A public Route 53 zone: each workspace gets an alias record for the ALB. `None`: no record."""
 
     def __post_init__(self) -> None:
-        record_origin(self)
+        super().__post_init__()
         with checking(self):
             check_types(self, "ProjectSettings")
             if not PROJECT_NAME.fullmatch(self.name):
@@ -207,7 +208,7 @@ class ProjectSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class TaskCount:
+class TaskCount(Checked):
     """Bounds of a service's task count. The desired count starts at `minimum`; autoscaling owns it after."""
 
     minimum: int = 2
@@ -215,14 +216,7 @@ class TaskCount:
     maximum: int = 4
     """Tasks target tracking may scale out to."""
 
-    def __post_init__(self) -> None:
-        record_origin(self)
-
-    def validate(self, setting: str) -> None:
-        with checking(self):
-            self._validate(setting)
-
-    def _validate(self, setting: str) -> None:
+    def check(self, setting: str) -> None:
         check_types(self, setting)
         if not is_count(self.minimum) or self.minimum < 1:
             fail(f"{setting}.minimum", self.minimum, "an integer of at least 1", "use 2, the course's task count")
@@ -243,7 +237,7 @@ class TaskCount:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ServiceOverrides:
+class ServiceOverrides(Checked):
     """Per-environment exceptions for one service; `None` keeps the environment's value."""
 
     tasks: TaskCount | None = None
@@ -251,21 +245,16 @@ class ServiceOverrides:
     image_tag: str | None = None
     """The tag this service runs in this environment."""
 
-    def __post_init__(self) -> None:
-        record_origin(self)
-
-    def validate(self, setting: str) -> None:
-        with checking(self):
-            check_types(self, setting)
+    def check(self, setting: str) -> None:
+        check_types(self, setting)
         if self.tasks is not None:
-            self.tasks.validate(f"{setting}.tasks")
+            self.tasks.validate(f"{setting}.tasks")  # a mistake there points at the TaskCount(...) itself
         if self.image_tag is not None:
-            with checking(self):
-                check_image_tag(f"{setting}.image_tag", self.image_tag)
+            check_image_tag(f"{setting}.image_tag", self.image_tag)
 
 
 @dataclass(frozen=True, kw_only=True)
-class CapacityMix:
+class CapacityMix(Checked):
     """How tasks are spread over the Fargate capacity providers (a capacity-provider strategy)."""
 
     fargate_base: int = 1
@@ -275,14 +264,7 @@ class CapacityMix:
     fargate_spot_weight: int = 0
     """Share of the remaining tasks on FARGATE_SPOT: cheaper, can be interrupted; off (0) unless set."""
 
-    def __post_init__(self) -> None:
-        record_origin(self)
-
-    def validate(self, setting: str) -> None:
-        with checking(self):
-            self._validate(setting)
-
-    def _validate(self, setting: str) -> None:
+    def check(self, setting: str) -> None:
         check_types(self, setting)
         for attribute, limit in (("fargate_base", 100_000), ("fargate_weight", 1000), ("fargate_spot_weight", 1000)):
             value = getattr(self, attribute)
@@ -298,7 +280,7 @@ class CapacityMix:
 
 
 @dataclass(frozen=True, kw_only=True)
-class EnvironmentSettings:
+class EnvironmentSettings(Written):
     """What differs between workspaces: one entry of the environments table per Terraform workspace."""
 
     vpc_cidr: str
@@ -331,9 +313,6 @@ class EnvironmentSettings:
     to 443. `None`: HTTP only."""
     dns_record_name: str | None = None
     """The alias record's name in `hosted_zone_id`, when that is set. `None`: `<name>-<environment>`."""
-
-    def __post_init__(self) -> None:
-        record_origin(self)
 
     def validate(self, name: str, *, services: Mapping[str, ServiceSpec], region: str) -> ipaddress.IPv4Network:
         """Check the entry named `name`; returns its VPC range for the checks across environments."""
@@ -415,7 +394,7 @@ class EnvironmentSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ServiceSpec:
+class ServiceSpec(Written):
     """One service of the application. Its catalog name (e.g. `account`) appears in resource names and
     construct ids: renaming it replaces its resources."""
 
@@ -447,9 +426,6 @@ class ServiceSpec:
     """Target tracking on the tasks' average CPU."""
     requests_per_target: int = 1000
     """Target tracking on ALB requests per task (services behind the ALB)."""
-
-    def __post_init__(self) -> None:
-        record_origin(self)
 
     @property
     def behind_load_balancer(self) -> bool:
@@ -535,7 +511,7 @@ class ServiceSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Settings:
+class Settings(Written):
     """Everything the stacks are built from, validated as a whole when built (`loading.load_settings()`)."""
 
     project: ProjectSettings
@@ -543,7 +519,7 @@ class Settings:
     services: Mapping[str, ServiceSpec]
 
     def __post_init__(self) -> None:
-        record_origin(self)
+        super().__post_init__()
         check_types(self, "Settings", skip=("environments", "services"))
         self._check_texts()
         self._validate_services()
@@ -578,12 +554,9 @@ class Settings:
                      "at least one service", "declare the course's four services")  # fmt: skip
         for name, spec in services.items():
             if not SERVICE_NAME.fullmatch(name):
-                error = ConfigError(
-                    f"SERVICES key = {name!r} is invalid: 2 to 15 lower-case letters or digits, starting with a "
-                    "letter (it names the service's resources). Fix: use e.g. 'payment'"
-                )
-                error.origin = getattr(spec, "_origin", None)
-                raise error
+                with checking(spec, services):
+                    fail("SERVICES key", name, "2 to 15 lower-case letters or digits, starting with a letter (it "
+                         "names the service's resources)", "use e.g. 'payment'")  # fmt: skip
             if not isinstance(spec, ServiceSpec):
                 with checking(services):
                     fail(f"SERVICES[{name!r}]", spec, "a ServiceSpec(...)",
