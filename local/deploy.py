@@ -12,11 +12,15 @@ the mirrored provider version), then create, select and apply every workspace. R
 converges; if the emulator was restarted meanwhile, it bootstraps again.
 
 `down`: lift the load balancer's deletion protection and the state bucket's protection
-deliberately (override files in the working copies), destroy every workspace and the bootstrap,
-and stop the emulator.
+deliberately (override files in the working copies, for the destroy's runs only), destroy every
+workspace and the bootstrap, and stop the emulator.
 
-Everything lives in `.local/` (git-ignored). What it proves and what it does not: README,
-"Local deploy".
+`terraform WORKSPACE ARGS...`: Terraform in the main stack's working copy, against the running
+emulator (the override files exist only while a command runs). `aws-env`: shell exports for the
+AWS CLI against the emulator (its key, its endpoint).
+
+Everything lives in `.local/` (git-ignored; the emulator's key mode 0600). The emulator answers
+only requests signed with that key. What it proves and what it does not: README, "Local deploy".
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from local.emulated import (
     ROOT,
     SYNTH_STACK_DIR,
     VENV_PYTHON,
+    Credentials,
     EmulatorEndpoint,
     MotoServer,
     TerraformWorkdir,
@@ -50,6 +55,8 @@ from local.emulated import (
 
 LOCAL_DIR = ROOT / ".local"
 EMULATOR_RECORD = LOCAL_DIR / "emulator.json"
+EMULATOR_LOG = LOCAL_DIR / "emulator.log"
+EMULATOR_CREDENTIALS = LOCAL_DIR / "emulator-credentials.json"  # written by MotoServer beside its log
 IDLE_MINUTES = 30
 MAX_MINUTES = 8 * 60
 
@@ -96,19 +103,15 @@ class LocalDeployment:
         self.emulator = emulator
         self.echo = echo
 
-    def bootstrap_workdir(self, lift_protection: bool = False) -> TerraformWorkdir:
-        extra = {"lift_protection": lifted_bucket_override()} if lift_protection else None
-        return TerraformWorkdir(BOOTSTRAP_STACK_DIR, self.folder / "bootstrap", self.emulator, extra_overrides=extra)
+    def bootstrap_workdir(self) -> TerraformWorkdir:
+        return TerraformWorkdir(BOOTSTRAP_STACK_DIR, self.folder / "bootstrap", self.emulator)
 
-    def main_workdir(self, lift_protection: bool = False) -> TerraformWorkdir:
-        extra = {"lift_protection": lifted_protection_override()} if lift_protection else None
-        return TerraformWorkdir(
-            SYNTH_STACK_DIR, self.folder / "store2018", self.emulator, create_state_bucket=False, extra_overrides=extra
-        )
+    def main_workdir(self) -> TerraformWorkdir:
+        return TerraformWorkdir(SYNTH_STACK_DIR, self.folder / "store2018", self.emulator, create_state_bucket=False)
 
     def bootstrap(self) -> None:
-        workdir = self.bootstrap_workdir()
-        workdir.run("apply", "-auto-approve", "-input=false", echo=self.echo("bootstrap"), timeout=900)
+        with self.bootstrap_workdir() as workdir:
+            workdir.run("apply", "-auto-approve", "-input=false", echo=self.echo("bootstrap"), timeout=900)
 
     def apply_all(self, workspaces: list[str], workdir: TerraformWorkdir) -> dict[str, float]:
         """Apply every workspace at once (each has its own state and lock, and most of an apply is
@@ -130,21 +133,21 @@ class LocalDeployment:
         shown: dict[str, Any] = json.loads(workdir.run("output", "-json").output)
         return {name: entry["value"] for name, entry in shown.items()}
 
-    def destroy(self, workspace: str, workdir: TerraformWorkdir | None = None) -> None:
-        """Lift deletion protection (an apply with the override), then destroy the workspace."""
-        workdir = workdir or self.main_workdir(lift_protection=True)
+    def destroy(self, workspace: str, workdir: TerraformWorkdir) -> None:
+        """Lift deletion protection (an apply with the override, for these runs only), then destroy."""
         workdir.select_workspace(workspace)
         echo = self.echo(f"{workspace} down")
-        workdir.run("apply", "-auto-approve", "-input=false", echo=echo, timeout=1800)
-        workdir.run("destroy", "-auto-approve", "-input=false", echo=echo, timeout=1800)
+        with workdir.overriding("lift_protection", lifted_protection_override()):
+            workdir.run("apply", "-auto-approve", "-input=false", echo=echo, timeout=1800)
+            workdir.run("destroy", "-auto-approve", "-input=false", echo=echo, timeout=1800)
         workdir.select_workspace("default")
         workdir.run("workspace", "delete", workspace)
 
     def destroy_bootstrap(self) -> None:
-        workdir = self.bootstrap_workdir(lift_protection=True)
         echo = self.echo("bootstrap down")
-        workdir.run("apply", "-auto-approve", "-input=false", echo=echo, timeout=900)
-        workdir.run("destroy", "-auto-approve", "-input=false", echo=echo, timeout=900)
+        with self.bootstrap_workdir() as workdir, workdir.overriding("lift_protection", lifted_bucket_override()):
+            workdir.run("apply", "-auto-approve", "-input=false", echo=echo, timeout=900)
+            workdir.run("destroy", "-auto-approve", "-input=false", echo=echo, timeout=900)
 
 
 def running_emulator() -> tuple[EmulatorEndpoint, int] | None:
@@ -152,9 +155,9 @@ def running_emulator() -> tuple[EmulatorEndpoint, int] | None:
     if not EMULATOR_RECORD.exists():
         return None
     record = json.loads(EMULATOR_RECORD.read_text())
-    if not emulator_answers(record["url"]):
+    if not EMULATOR_CREDENTIALS.exists() or not emulator_answers(record["url"]):
         return None
-    return EmulatorEndpoint(record["url"]), int(record["pid"])
+    return EmulatorEndpoint(record["url"], Credentials.read(EMULATOR_CREDENTIALS)), int(record["pid"])
 
 
 def start_emulator(idle_minutes: float) -> EmulatorEndpoint:
@@ -162,7 +165,7 @@ def start_emulator(idle_minutes: float) -> EmulatorEndpoint:
     gone: they are removed, so that the bootstrap runs again."""
     shutil.rmtree(LOCAL_DIR / "work", ignore_errors=True)
     LOCAL_DIR.mkdir(exist_ok=True)
-    server = MotoServer(LOCAL_DIR / "emulator.log", idle_minutes=idle_minutes, max_minutes=MAX_MINUTES, detached=True)
+    server = MotoServer(EMULATOR_LOG, idle_minutes=idle_minutes, max_minutes=MAX_MINUTES, detached=True)
     EMULATOR_RECORD.write_text(json.dumps({"url": server.url, "pid": server.pid, "started": time.time()}))
     return server
 
@@ -192,27 +195,51 @@ def up(idle_minutes: float) -> int:
     say("state bootstrap: the S3 state bucket")
     deployment.bootstrap()
     say("main stack: init against the emulator")
-    workdir = deployment.main_workdir()
-    say(f"applying workspaces {', '.join(workspaces())}, side by side (output prefixed by workspace)")
-    for workspace, seconds in deployment.apply_all(workspaces(), workdir).items():
-        say(f"{workspace} applied in {seconds:.0f} s")
-    for workspace in workspaces():
-        say(f"outputs of {workspace}")
-        for name, value in deployment.outputs(workspace, workdir).items():
-            print(f"  {name} = {json.dumps(value)}")
+    with deployment.main_workdir() as workdir:
+        say(f"applying workspaces {', '.join(workspaces())}, side by side (output prefixed by workspace)")
+        for workspace, seconds in deployment.apply_all(workspaces(), workdir).items():
+            say(f"{workspace} applied in {seconds:.0f} s")
+        for workspace in workspaces():
+            say(f"outputs of {workspace}")
+            for name, value in deployment.outputs(workspace, workdir).items():
+                print(f"  {name} = {json.dumps(value)}")
     say(f"done in {time.monotonic() - started:.0f} s")
     print(
         f"""
-Inspect the emulator while it runs (mock credentials; nothing here reaches AWS):
-  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-west-2
-  aws --no-verify-ssl --endpoint-url {emulator.url} ecs list-services --cluster staging-store2018-cluster
-  aws --no-verify-ssl --endpoint-url {emulator.url} elbv2 describe-load-balancers
-  curl -k {emulator.url}/moto-api/data.json   # everything the emulator holds (self-signed TLS: -k)
-Terraform against it: cd {LOCAL_DIR / "work" / "store2018"} and run terraform with
-  TF_CLI_CONFIG_FILE=terraformrc plus the variables above (the working copy is initialised).
+The emulator at {emulator.url} answers only requests signed with this run's key ({EMULATOR_CREDENTIALS},
+mode 0600); its /moto-api/ control endpoints are closed. Inspect it through the AWS APIs:
+  eval "$(python -m local.deploy aws-env)"     # the key and endpoint, for this shell only
+  aws --no-verify-ssl ecs list-services --cluster staging-store2018-cluster
+  aws --no-verify-ssl elbv2 describe-load-balancers
+Terraform against it (override files exist only while the command runs):
+  python -m local.deploy terraform staging state list
 Tear down: make local-down"""
     )
     return 0
+
+
+def aws_env() -> int:
+    """Shell exports for the AWS CLI against the running emulator (AWS CLI v2 reads AWS_ENDPOINT_URL)."""
+    found = running_emulator()
+    if not found:
+        print("no emulator is running (make local-up)", file=sys.stderr)
+        return 1
+    emulator, _ = found
+    print(f"export AWS_ACCESS_KEY_ID={emulator.credentials.access_key_id} "
+          f"AWS_SECRET_ACCESS_KEY={emulator.credentials.secret_access_key} AWS_ENDPOINT_URL={emulator.url} "
+          "AWS_DEFAULT_REGION=us-west-2 AWS_PROFILE= NO_PROXY=127.0.0.1")  # fmt: skip
+    return 0
+
+
+def terraform(workspace: str, args: list[str]) -> int:
+    """One Terraform command in the main stack's working copy, in `workspace`, against the emulator."""
+    found = running_emulator()
+    if not found or not (LOCAL_DIR / "work" / "store2018").exists():
+        print("no local deploy is running (make local-up)", file=sys.stderr)
+        return 1
+    emulator, _ = found
+    with LocalDeployment(LOCAL_DIR / "work", emulator).main_workdir() as workdir:
+        return workdir.run(*args, check=False, echo=print, workspace=workspace).returncode
 
 
 def down() -> int:
@@ -224,12 +251,12 @@ def down() -> int:
     emulator, pid = found
     deployment = LocalDeployment(LOCAL_DIR / "work", emulator)
     if (LOCAL_DIR / "work" / "store2018").exists():
-        workdir = deployment.main_workdir(lift_protection=True)
-        existing = workdir.run("workspace", "list").output
-        for workspace in reversed(workspaces()):
-            if workspace in existing.split():
-                say(f"destroying workspace {workspace} (deletion protection lifted first)")
-                deployment.destroy(workspace, workdir)
+        with deployment.main_workdir() as workdir:
+            existing = workdir.run("workspace", "list").output
+            for workspace in reversed(workspaces()):
+                if workspace in existing.split():
+                    say(f"destroying workspace {workspace} (deletion protection lifted first)")
+                    deployment.destroy(workspace, workdir)
     if (LOCAL_DIR / "work" / "bootstrap").exists():
         say("destroying the state bootstrap (the bucket's protection lifted first)")
         deployment.destroy_bootstrap()
@@ -246,8 +273,20 @@ def main() -> int:
     up_parser = sub.add_parser("up", help="deploy both workspaces into a local emulator")
     up_parser.add_argument("--idle-minutes", type=float, default=IDLE_MINUTES)
     sub.add_parser("down", help="destroy everything and stop the emulator")
+    sub.add_parser("aws-env", help="print shell exports for the AWS CLI against the running emulator")
+    tf_parser = sub.add_parser("terraform", help="run Terraform in a workspace against the running emulator")
+    tf_parser.add_argument("workspace")
+    tf_parser.add_argument("args", nargs=argparse.REMAINDER)
     args = parser.parse_args()
-    return up(args.idle_minutes) if args.command == "up" else down()
+    # SIGTERM as an exception, like SIGINT: `finally` blocks remove this run's override files.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    if args.command == "up":
+        return up(args.idle_minutes)
+    if args.command == "down":
+        return down()
+    if args.command == "aws-env":
+        return aws_env()
+    return terraform(args.workspace, args.args)
 
 
 if __name__ == "__main__":

@@ -1,24 +1,34 @@
 """Run the real Terraform and AWS provider offline, against the emulator on 127.0.0.1.
 
-Used by the local deploy (`local/deploy.py`), the tests and the checkov
-gate. The synthesised stack is copied into a working folder outside `terraform/`. An override
-file beside it swaps the provider version for the mirrored one and points every AWS endpoint
-at the emulator; the S3 backend is pointed there with `-backend-config` at init (the bootstrap
-stack's local backend is pointed at the working folder). The synthesised `cdk.tf.json` itself
-is never changed.
+Used by the local deploy (`local/deploy.py`), the tests and the checkov gate. The synthesised
+stack is copied into a working folder outside `terraform/`. An override file beside it carries
+everything that keeps Terraform on the emulator: the mirrored provider version, every AWS endpoint
+and the backend's pointed at the emulator, and the run's credentials in the provider and backend
+configuration themselves (an SDK reads an exported AWS_PROFILE before credentials in the
+environment). Terraform runs with a dead proxy (`DEAD_PROXY`) for everything but loopback, so a
+call that escapes the emulator fails at once instead of reaching AWS. The synthesised
+`cdk.tf.json` itself is never changed.
+
+Override files live only as long as their run: `TerraformWorkdir` is a context manager that removes
+the ones it wrote, `overriding()` scopes an extra one (lifted protections) to a block, and one found
+in a folder when a run starts (left by a run that was killed) is moved aside and reported, never
+applied.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
 import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,9 +44,37 @@ EMULATOR = ROOT / "local" / "emulator.py"
 # Every AWS service the stack (data sources included) may call. None may reach a real endpoint.
 EMULATED_SERVICES = (
     "applicationautoscaling", "cloudwatch", "cloudwatchlogs", "ec2", "ecs", "elbv2", "iam", "route53",
-    "s3", "servicediscovery", "sts",
+    "kms", "s3", "servicediscovery", "sts",
 )  # fmt: skip
-MOCK_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# The provider endpoint each resource type and data source of the synthesis calls (by type-name
+# prefix, longest first); None: computed by the provider itself, no call. A type not listed here
+# fails tests/test_emulator.py, so a new one cannot fall through to a real endpoint unnoticed.
+ENDPOINT_OF_TYPE = {
+    "aws_appautoscaling_": "applicationautoscaling",
+    "aws_availability_zones": "ec2",
+    "aws_caller_identity": "sts",
+    "aws_cloudwatch_log_": "cloudwatchlogs",
+    "aws_cloudwatch_metric_alarm": "cloudwatch",
+    "aws_default_security_group": "ec2",
+    "aws_ecs_": "ecs",
+    "aws_eip": "ec2",
+    "aws_flow_log": "ec2",
+    "aws_iam_policy_document": None,
+    "aws_iam_": "iam",
+    "aws_internet_gateway": "ec2",
+    "aws_kms_": "kms",
+    "aws_lb": "elbv2",
+    "aws_nat_gateway": "ec2",
+    "aws_route53_": "route53",
+    "aws_route_table": "ec2",
+    "aws_route": "ec2",
+    "aws_s3_": "s3",
+    "aws_security_group": "ec2",
+    "aws_service_discovery_": "servicediscovery",
+    "aws_subnet": "ec2",
+    "aws_vpc_security_group_": "ec2",
+    "aws_vpc": "ec2",
+}
 # Hard cap on the emulator's life, so that a crashed test run cannot leave it running.
 MOTO_MAX_SECONDS = 1800
 
@@ -73,11 +111,73 @@ def free_port() -> int:
         return port
 
 
-class EmulatorEndpoint:
-    """An emulator reachable at `url` (the local deploy's is started once and kept running)."""
+def endpoint_of(resource_type: str) -> str | None:
+    """The provider endpoint a resource type or data source calls (ENDPOINT_OF_TYPE); KeyError if unknown."""
+    for prefix in sorted(ENDPOINT_OF_TYPE, key=len, reverse=True):
+        if resource_type.startswith(prefix):
+            return ENDPOINT_OF_TYPE[prefix]
+    raise KeyError(resource_type)
 
-    def __init__(self, url: str) -> None:
+
+@dataclass(frozen=True)
+class Credentials:
+    """One emulator run's key: the emulator answers requests signed with this access key id only."""
+
+    access_key_id: str
+    secret_access_key: str
+
+    @classmethod
+    def new(cls) -> Credentials:
+        return cls("LOCAL" + secrets.token_hex(10).upper(), secrets.token_urlsafe(30))
+
+    def write(self, path: Path) -> None:
+        """Kept mode 0600 from the start: no other local user may read the key."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            json.dump({"access_key_id": self.access_key_id, "secret_access_key": self.secret_access_key}, out)
+
+    @classmethod
+    def read(cls, path: Path) -> Credentials:
+        stored = json.loads(path.read_text())
+        return cls(stored["access_key_id"], stored["secret_access_key"])
+
+
+_dead_proxy_socket: socket.socket | None = None
+
+
+def dead_proxy() -> str:
+    """A proxy URL on 127.0.0.1 that refuses every connection: a port this process holds bound but
+    never listens on (so nothing else can take it while we run)."""
+    global _dead_proxy_socket
+    if _dead_proxy_socket is None:
+        _dead_proxy_socket = socket.socket()
+        _dead_proxy_socket.bind(("127.0.0.1", 0))
+    return f"http://127.0.0.1:{_dead_proxy_socket.getsockname()[1]}"
+
+
+def sealed_environment(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for Terraform against the emulator: no AWS_*/TF_* variables and no proxy of the
+    user's, and the dead proxy for everything but loopback (Go's HTTP client never proxies loopback)."""
+    proxy_names = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+    env = {
+        k: v
+        for k, v in (os.environ if base is None else base).items()
+        if not k.startswith(("AWS_", "TF_")) and k.lower() not in proxy_names
+    }
+    proxy = dead_proxy()
+    env.update(HTTPS_PROXY=proxy, HTTP_PROXY=proxy, NO_PROXY="127.0.0.1", AWS_EC2_METADATA_DISABLED="true")
+    return env
+
+
+class EmulatorEndpoint:
+    """An emulator reachable at `url`, answering requests signed with `credentials` only (the local
+    deploy's is started once and kept running)."""
+
+    def __init__(self, url: str, credentials: Credentials) -> None:
         self.url = url
+        self.credentials = credentials
 
     def client(self, service: str) -> Any:
         import boto3
@@ -91,14 +191,15 @@ class EmulatorEndpoint:
             endpoint_url=self.url,
             verify=False,  # the emulator's certificate is self-signed (local/emulator.py)
             region_name="us-west-2",
-            aws_access_key_id=MOCK_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=MOCK_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_access_key_id=self.credentials.access_key_id,
+            aws_secret_access_key=self.credentials.secret_access_key,
         )
 
 
 class MotoServer(EmulatorEndpoint):
-    """The emulator (`local/emulator.py`: moto with its gaps filled) on 127.0.0.1 and a free port,
-    stopped by `stop()`, after `idle_minutes` without a request, or after MOTO_MAX_SECONDS."""
+    """The emulator (`local/emulator.py`: moto with its gaps filled, sealed) on 127.0.0.1 and a free
+    port, with a new key written beside its log (mode 0600), stopped by `stop()`, after `idle_minutes`
+    without a request, or after MOTO_MAX_SECONDS."""
 
     def __init__(
         self,
@@ -109,11 +210,13 @@ class MotoServer(EmulatorEndpoint):
         detached: bool = False,
     ) -> None:
         self.port = free_port()
-        super().__init__(f"https://127.0.0.1:{self.port}")
+        super().__init__(f"https://127.0.0.1:{self.port}", Credentials.new())
+        self.credentials_file = log_path.parent / "emulator-credentials.json"
+        self.credentials.write(self.credentials_file)
         self._log = log_path.open("a")
         self._process = subprocess.Popen(
-            [str(VENV_PYTHON), str(EMULATOR), "--port", str(self.port), "--idle-minutes", str(idle_minutes),
-             "--max-minutes", str(max_minutes)],
+            [str(VENV_PYTHON), str(EMULATOR), "--port", str(self.port), "--credentials-file",
+             str(self.credentials_file), "--idle-minutes", str(idle_minutes), "--max-minutes", str(max_minutes)],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=detached,  # a detached emulator outlives the command that started it
@@ -139,8 +242,12 @@ class MotoServer(EmulatorEndpoint):
 
 
 def emulator_answers(url: str) -> bool:
+    """The emulator's readiness check (the one path it answers without its key)."""
     try:
-        with urllib.request.urlopen(f"{url}/moto-api/", timeout=2, context=ssl._create_unverified_context()):
+        no_proxy = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ssl._create_unverified_context())
+        )
+        with no_proxy.open(f"{url}/_emulator/ready", timeout=2):
             return True
     except OSError:
         return False
@@ -152,13 +259,18 @@ class TerraformResult:
     output: str
 
 
+OVERRIDE_SUFFIX = "_override.tf.json"
+LEFTOVERS = "leftover-overrides"
+
+
 class TerraformWorkdir:
     """A copy of a synthesised stack, initialised against the emulator.
 
     `create_state_bucket`: create the S3 backend's bucket directly (tests that only plan); the
     local deploy creates it with the bootstrap stack instead. A stack with a local backend (the
     bootstrap) keeps its state in the working folder. An existing folder is refreshed and
-    re-initialised, so a second run converges on the same state.
+    re-initialised, so a second run converges on the same state. Use it as a context manager (or
+    call `close()`): its override files are removed when the run ends.
     """
 
     def __init__(
@@ -168,13 +280,43 @@ class TerraformWorkdir:
         moto: EmulatorEndpoint,
         *,
         create_state_bucket: bool = True,
-        extra_overrides: dict[str, Any] | None = None,
+        report: Callable[[str], None] | None = None,
     ) -> None:
         self.path = workdir
         self.moto = moto
         self.synthesised = read_synthesis(stack_dir)
         workdir.mkdir(parents=True, exist_ok=True)
+        self.leftovers = self._set_aside_leftovers(report or (lambda line: print(line, file=sys.stderr)))
         shutil.copy2(stack_dir / "cdk.tf.json", workdir / "cdk.tf.json")
+        self._written: list[Path] = []
+        self._write_override("emulator", self.emulator_override())
+        rc = workdir / "terraformrc"
+        rc.write_text("")  # no user CLI configuration, no warning about a missing one
+        self.env = {
+            **sealed_environment(),
+            "TF_CLI_CONFIG_FILE": str(rc),
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            "CHECKPOINT_DISABLE": "1",
+        }
+        backends = self.synthesised["terraform"]["backend"]
+        if "s3" in backends:
+            backend = backends["s3"]
+            self.state_bucket: str = backend["bucket"]
+            self.state_key: str = backend["key"]
+            self.workspace_key_prefix: str = backend["workspace_key_prefix"]
+            if create_state_bucket:
+                s3 = moto.client("s3")
+                if self.state_bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+                    s3.create_bucket(
+                        Bucket=self.state_bucket, CreateBucketConfiguration={"LocationConstraint": backend["region"]}
+                    )
+        self.run("init", "-reconfigure", f"-plugin-dir={PLUGIN_DIR}")
+
+    def emulator_override(self) -> dict[str, Any]:
+        """Provider and backend pointed at the emulator, with this run's credentials in them."""
+        credentials = self.moto.credentials
+        keys = {"access_key": credentials.access_key_id, "secret_key": credentials.secret_access_key}
         region = self.synthesised["provider"]["aws"][0]["region"]
         override: dict[str, Any] = {
             "terraform": {
@@ -184,10 +326,11 @@ class TerraformWorkdir:
                 "aws": [
                     {
                         "region": region,
+                        **keys,
                         "skip_credentials_validation": True,
                         "skip_metadata_api_check": True,
                         "insecure": True,  # the emulator's self-signed certificate
-                        "endpoints": [{service: moto.url for service in EMULATED_SERVICES}],
+                        "endpoints": [{service: self.moto.url for service in EMULATED_SERVICES}],
                     }
                 ]
             },
@@ -195,52 +338,81 @@ class TerraformWorkdir:
         backends = self.synthesised["terraform"]["backend"]
         if "local" in backends:
             override["terraform"]["backend"] = {"local": {"path": "terraform.tfstate"}}
-        (workdir / "emulator_override.tf.json").write_text(json.dumps(override, indent=2))
-        for name, document in (extra_overrides or {}).items():
-            (workdir / f"{name}_override.tf.json").write_text(json.dumps(document, indent=2))
-        rc = workdir / "terraformrc"
-        rc.write_text("")  # no user CLI configuration, no warning about a missing one
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_"))},
-            **MOCK_CREDENTIALS,
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "TF_CLI_CONFIG_FILE": str(rc),
-            "TF_IN_AUTOMATION": "1",
-            "TF_INPUT": "0",
-            "CHECKPOINT_DISABLE": "1",
-        }
-        if "local" in backends:
-            self.run("init", "-reconfigure", f"-plugin-dir={PLUGIN_DIR}")
-            return
-        backend = backends["s3"]
-        self.state_bucket: str = backend["bucket"]
-        self.state_key: str = backend["key"]
-        self.workspace_key_prefix: str = backend["workspace_key_prefix"]
-        if create_state_bucket:
-            s3 = moto.client("s3")
-            if self.state_bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
-                s3.create_bucket(Bucket=self.state_bucket, CreateBucketConfiguration={"LocationConstraint": region})
-        self.run(
-            "init",
-            "-reconfigure",
-            f"-plugin-dir={PLUGIN_DIR}",
-            f'-backend-config=endpoints={{s3="{moto.url}"}}',
-            "-backend-config=use_path_style=true",
-            "-backend-config=insecure=true",
-            "-backend-config=skip_credentials_validation=true",
-            "-backend-config=skip_requesting_account_id=true",
-            "-backend-config=skip_metadata_api_check=true",
-        )
+        else:  # the synthesised backend as written, pointed at the emulator
+            override["terraform"]["backend"] = {
+                "s3": {
+                    **backends["s3"],
+                    **keys,
+                    "endpoints": {"s3": self.moto.url},
+                    "use_path_style": True,
+                    "insecure": True,
+                    "skip_credentials_validation": True,
+                    "skip_requesting_account_id": True,
+                    "skip_metadata_api_check": True,
+                }
+            }
+        return override
+
+    def _set_aside_leftovers(self, report: Callable[[str], None]) -> list[Path]:
+        """Override files a killed run left behind (lifted protections, a frozen table...) are moved
+        to `leftover-overrides/` and reported: never applied by a later run."""
+        moved = []
+        for leftover in sorted(self.path.glob(f"*{OVERRIDE_SUFFIX}")):
+            target = self.path / LEFTOVERS / f"{leftover.name}.{time.strftime('%Y%m%dT%H%M%S')}"
+            target.parent.mkdir(exist_ok=True)
+            leftover.rename(target)
+            moved.append(target)
+            report(
+                f"WARNING: {leftover} was left by an interrupted run; it was NOT applied "
+                f"(moved to {target}). Read it, then delete it."
+            )
+        return moved
+
+    def _write_override(self, name: str, document: dict[str, Any]) -> Path:
+        """Written 0600: the emulator override carries the run's key."""
+        path = self.path / f"{name}{OVERRIDE_SUFFIX}"
+        path.unlink(missing_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            json.dump(document, out, indent=2)
+        self._written.append(path)
+        return path
+
+    @contextlib.contextmanager
+    def overriding(self, name: str, document: dict[str, Any]) -> Iterator[None]:
+        """An extra override file (e.g. lifted protections) for the runs inside the block only."""
+        path = self._write_override(name, document)
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+            self._written.remove(path)
+
+    def close(self) -> None:
+        """Remove the override files this run wrote: nothing of it applies to a later run."""
+        for path in self._written:
+            path.unlink(missing_ok=True)
+        self._written.clear()
+
+    def __enter__(self) -> TerraformWorkdir:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def command(self, *args: str) -> list[str]:
         words = 2 if args[0] in ("workspace", "state") else 1  # `-no-color` goes right after the (sub)command
         return ["terraform", *args[:words], "-no-color", *args[words:]]
 
-    def start(self, *args: str, workspace: str | None = None) -> subprocess.Popen[str]:
+    def environment(self, workspace: str | None, extra_env: dict[str, str] | None) -> dict[str, str]:
+        return {**self.env, **({"TF_WORKSPACE": workspace} if workspace else {}), **(extra_env or {})}
+
+    def start(
+        self, *args: str, workspace: str | None = None, extra_env: dict[str, str] | None = None
+    ) -> subprocess.Popen[str]:
         """Terraform in the background (output on a pipe), e.g. for the fault tests."""
-        env = {**self.env, **({"TF_WORKSPACE": workspace} if workspace else {})}
-        return subprocess.Popen(self.command(*args), cwd=self.path, env=env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+        return subprocess.Popen(self.command(*args), cwd=self.path, env=self.environment(workspace, extra_env),
+                                text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
 
     def run(
         self,
@@ -249,18 +421,18 @@ class TerraformWorkdir:
         timeout: float = 600,
         echo: Callable[[str], None] | None = None,
         workspace: str | None = None,
+        extra_env: dict[str, str] | None = None,
     ) -> TerraformResult:
         """Run Terraform to the end; `echo` receives each output line as it comes (progress). `workspace`
-        (TF_WORKSPACE) overrides the selected one, so that runs in several workspaces can share the folder."""
+        (TF_WORKSPACE) overrides the selected one, so that runs in several workspaces can share the folder.
+        `extra_env` is added as given (tests use it to play a user's exported variables)."""
         if echo is None:
-            env = {**self.env, **({"TF_WORKSPACE": workspace} if workspace else {})}
-            proc = subprocess.run(
-                self.command(*args), cwd=self.path, env=env, capture_output=True, text=True, timeout=timeout
-            )
+            proc = subprocess.run(self.command(*args), cwd=self.path, env=self.environment(workspace, extra_env),
+                                  capture_output=True, text=True, timeout=timeout)  # fmt: skip
             result = TerraformResult(proc.returncode, proc.stdout + proc.stderr)
         else:
             lines = []
-            with self.start(*args, workspace=workspace) as streaming:
+            with self.start(*args, workspace=workspace, extra_env=extra_env) as streaming:
                 assert streaming.stdout is not None
                 for line in streaming.stdout:
                     lines.append(line)

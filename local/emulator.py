@@ -1,8 +1,14 @@
 #!/usr/bin/env python
 """The local AWS emulator: moto on 127.0.0.1, with the gaps the Store2018 stack meets filled in,
-stopping itself after a period without requests (and after a hard cap in any case).
+answering only its own run, stopping itself after a period without requests (and after a hard cap).
 
-    python local/emulator.py --port 4566 [--idle-minutes 30] [--max-minutes 240]
+    python local/emulator.py --port 4566 --credentials-file FILE [--idle-minutes 30] [--max-minutes 240]
+
+Sealed (`Sealed`): every request must be signed (SigV4) with the access key id in FILE, a random
+key made per run and kept mode 0600 (local/emulated.py writes it); anything else gets 403.
+moto's control endpoints (/moto-api/: reset, config, data) are refused; the readiness check is
+`GET /_emulator/ready`, answered here without touching moto. moto's Docker-backed services
+(Batch, Lambda) are switched off.
 
 The shims (`install_shims`) only make moto keep what real AWS keeps, so that Terraform sees
 no false drift after an apply; they change nothing in the synthesised Terraform. See README,
@@ -12,12 +18,69 @@ no false drift after an apply; they change nothing in the synthesised Terraform.
 from __future__ import annotations
 
 import argparse
+import hmac
 import json
+import re
 import threading
 import time
+import urllib.parse
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 LOOPBACK = "127.0.0.1"
+READY_PATH = "/_emulator/ready"
+CONTROL_PREFIX = "/moto-api"
+# `Authorization: AWS4-HMAC-SHA256 Credential=<key id>/<date>/<region>/<service>/aws4_request, ...`,
+# or the same credential in a presigned URL's X-Amz-Credential.
+SIGV4_CREDENTIAL = re.compile(r"^AWS4-HMAC-SHA256\s+Credential=([A-Za-z0-9]+)/")
+
+WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
+
+
+class Sealed:
+    """WSGI middleware in front of moto: answers the readiness check, refuses moto's control
+    endpoints, and passes on only requests whose SigV4 credential names this run's access key id.
+    moto checks no signatures itself (5.2.5), so this check is the emulator's only door."""
+
+    def __init__(self, app: WSGIApp, access_key_id: str) -> None:
+        self.app = app
+        self.access_key_id = access_key_id
+
+    def credential(self, environ: dict[str, Any]) -> str | None:
+        found = SIGV4_CREDENTIAL.match(environ.get("HTTP_AUTHORIZATION", ""))
+        if found:
+            return found.group(1)
+        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        presigned = query.get("X-Amz-Credential", [""])[0]
+        return presigned.split("/", 1)[0] or None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == READY_PATH and environ.get("REQUEST_METHOD") == "GET":
+            return self.answer(start_response, "200 OK", "ready")
+        if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+            return self.answer(start_response, "403 Forbidden", "moto's control endpoints are closed here")
+        key = self.credential(environ)
+        if key is None or not hmac.compare_digest(key.encode(), self.access_key_id.encode()):
+            return self.answer(
+                start_response, "403 Forbidden", "this emulator answers only requests signed with its run's key"
+            )
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def answer(start_response: Any, status: str, text: str) -> list[bytes]:
+        body = f"{text}\n".encode()
+        start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def no_docker() -> None:
+    """moto's Batch and Lambda backends start Docker containers when Docker is available."""
+    from moto.core.config import default_user_config
+
+    default_user_config["batch"] = {"use_docker": False}
+    default_user_config["lambda"] = {"use_docker": False}
 
 
 def _patch(owner: Any, name: str, value: Any) -> None:
@@ -160,11 +223,11 @@ def _s3_delete_marker_dispose() -> None:
     _patch(FakeDeleteMarker, "dispose", lambda self, garbage=False: None)
 
 
-def serve(port: int, idle_seconds: float, max_seconds: float) -> None:
+def serve(port: int, access_key_id: str, idle_seconds: float, max_seconds: float) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    app = DomainDispatcherApplication(create_backend_app)
+    app = Sealed(DomainDispatcherApplication(create_backend_app), access_key_id)
     last_request = [time.monotonic()]
 
     def tracked(environ: dict[str, Any], start_response: Any) -> Any:
@@ -198,11 +261,14 @@ def serve(port: int, idle_seconds: float, max_seconds: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--credentials-file", type=Path, required=True, help="JSON with this run's access_key_id")
     parser.add_argument("--idle-minutes", type=float, default=30)
     parser.add_argument("--max-minutes", type=float, default=240)
     args = parser.parse_args()
+    access_key_id = json.loads(args.credentials_file.read_text())["access_key_id"]
+    no_docker()
     install_shims()
-    serve(args.port, args.idle_minutes * 60, args.max_minutes * 60)
+    serve(args.port, access_key_id, args.idle_minutes * 60, args.max_minutes * 60)
 
 
 if __name__ == "__main__":

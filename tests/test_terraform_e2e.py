@@ -210,17 +210,16 @@ def resources_of(deployed: Deployed, workspace: str) -> dict[str, Any]:
 def test_destroying_staging_leaves_prod_untouched(deployed: Deployed) -> None:
     prod_before = resources_of(deployed, "prod")
     assert len(prod_before["state"]) > 80
-    deployed.deployment.destroy("staging", deployed.deployment.main_workdir(lift_protection=True))
+    deployed.deployment.destroy("staging", deployed.workdir)
     assert resources_of(deployed, "prod") == prod_before
     gone = resources_of(deployed, "staging")
     assert (gone["vpcs"], gone["load balancer"], gone["services"]) == ([], [], [])
 
 
 def test_the_final_teardown_leaves_nothing_behind(deployed: Deployed) -> None:
-    workdir = deployed.deployment.main_workdir(lift_protection=True)
     for workspace in workspaces():
         if workspace != "staging":  # destroyed by the test above
-            deployed.deployment.destroy(workspace, workdir)
+            deployed.deployment.destroy(workspace, deployed.workdir)
     deployed.deployment.destroy_bootstrap()
     client = deployed.moto.client
     ec2 = client("ec2")

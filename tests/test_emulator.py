@@ -1,0 +1,248 @@
+"""The emulator answers only its own runs, and nothing a run does can fall through to real AWS.
+
+- the emulator refuses requests without its run's key, and its control endpoints (403);
+- every resource type and data source of the synthesis is served by an emulated endpoint;
+- Terraform runs with a dead proxy: a call that escapes the emulator fails at once;
+- the override files carry the credentials: an exported AWS_PROFILE changes nothing;
+- override files end with their run; one left by a killed run is reported, never applied.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import stat
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.exceptions
+import pytest
+from conftest import SETTINGS
+
+from local.deploy import lifted_protection_override
+from local.emulated import (
+    EMULATED_SERVICES,
+    OVERRIDE_SUFFIX,
+    SYNTH_STACK_DIR,
+    MotoServer,
+    TerraformWorkdir,
+    dead_proxy,
+    endpoint_of,
+    planned_resources,
+    read_synthesis,
+    sealed_environment,
+)
+from local.emulator import Sealed
+
+STACKS = sorted(p for p in SYNTH_STACK_DIR.parent.iterdir() if (p / "cdk.tf.json").exists())
+
+
+def status_of(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None,
+                                     headers=headers or {})  # fmt: skip
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ssl._create_unverified_context())
+    )
+    try:
+        with opener.open(request, timeout=10) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode()
+
+
+# The middleware alone, in process: what it lets through.
+
+
+def sealed_answer(environ: dict[str, Any]) -> str:
+    seen: list[str] = []
+    app = Sealed(lambda env, start: (start("200 OK", []), [b"moto"])[1], "LOCALKEY")
+    body = b"".join(app(environ, lambda status, headers: seen.append(status)))
+    return f"{seen[0]} {body.decode().strip()}"
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        (
+            {
+                "PATH_INFO": "/",
+                "HTTP_AUTHORIZATION": (
+                    "AWS4-HMAC-SHA256 Credential=LOCALKEY/20261130/us-west-2/ec2/aws4_request, "
+                    "SignedHeaders=host, Signature=0"
+                ),
+            },
+            "200 OK moto",
+        ),
+        (
+            {
+                "PATH_INFO": "/",
+                "HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=OTHERKEY/20261130/us-west-2/ec2/aws4_request",
+            },
+            "403",
+        ),
+        (
+            {
+                "PATH_INFO": "/",
+                "HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=LOCALKEYX/20261130/x/s3/aws4_request",
+            },
+            "403",
+        ),
+        ({"PATH_INFO": "/", "HTTP_AUTHORIZATION": "AWS LOCALKEY:signature"}, "403"),  # SigV2 is not accepted
+        (
+            {
+                "PATH_INFO": "/bucket/key",
+                "QUERY_STRING": "X-Amz-Credential=LOCALKEY%2F20261130%2Fus-west-2%2Fs3%2Faws4_request",
+            },
+            "200 OK moto",
+        ),
+        ({"PATH_INFO": "/"}, "403"),
+        (
+            {
+                "PATH_INFO": "/moto-api/reset",
+                "HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=LOCALKEY/x/y/z/aws4_request",
+            },
+            "403",
+        ),
+        ({"PATH_INFO": "/_emulator/ready", "REQUEST_METHOD": "GET"}, "200 OK ready"),
+    ],
+)
+def test_the_middleware_passes_only_this_runs_key(environ: dict[str, Any], expected: str) -> None:
+    assert sealed_answer(environ).startswith(expected)
+
+
+def test_the_user_environment_cannot_reach_aws() -> None:
+    users = {
+        "AWS_PROFILE": "production-admin",
+        "AWS_ACCESS_KEY_ID": "AKIAREALKEY",
+        "HTTPS_PROXY": "http://proxy.example.com:3128",
+        "https_proxy": "http://proxy.example.com:3128",
+        "no_proxy": "*",
+        "TF_CLI_CONFIG_FILE": "/home/someone/.terraformrc",
+        "PATH": "/usr/bin",
+    }
+    env = sealed_environment(users)
+    assert not {k for k in env if k.startswith("AWS_") and k != "AWS_EC2_METADATA_DISABLED"}
+    assert "TF_CLI_CONFIG_FILE" not in env
+    assert env["HTTPS_PROXY"] == env["HTTP_PROXY"] == dead_proxy()
+    assert env["NO_PROXY"] == "127.0.0.1"
+    assert not {k for k in env if k in ("https_proxy", "http_proxy", "no_proxy")}
+
+
+def test_every_type_in_the_synthesis_is_served_by_an_emulated_endpoint() -> None:
+    """Each resource type and data source of every committed stack maps to an endpoint the override
+    points at the emulator (or is computed by the provider itself, with no call)."""
+    seen = {}
+    for stack in STACKS:
+        document = read_synthesis(stack)
+        for kind in ("resource", "data"):
+            for resource_type in document.get(kind, {}):
+                if resource_type.startswith("terraform_"):
+                    continue  # Terraform's own (terraform_data): no provider call
+                try:
+                    seen[resource_type] = endpoint_of(resource_type)
+                except KeyError:
+                    pytest.fail(f"{resource_type} ({stack.name}) has no endpoint in local.emulated.ENDPOINT_OF_TYPE")
+    assert len(seen) > 30
+    assert {t: e for t, e in seen.items() if e is not None and e not in EMULATED_SERVICES} == {}
+    assert {t for t, e in seen.items() if e is None} == {"aws_iam_policy_document"}
+
+
+# The running emulator (a moto server of its own: readiness and refusals only).
+
+
+@pytest.mark.terraform
+@pytest.mark.xdist_group("plans")
+def test_the_emulator_refuses_requests_without_its_key(moto: MotoServer) -> None:
+    assert stat.S_IMODE(os.stat(moto.credentials_file).st_mode) == 0o600
+    assert moto.client("s3").list_buckets()["ResponseMetadata"]["HTTPStatusCode"] == 200
+    for key_id in ("testing", "AKIAIOSFODNN7EXAMPLE", moto.credentials.access_key_id[:-1]):
+        stranger = boto3.client(
+            "s3", endpoint_url=moto.url, verify=False, region_name="us-west-2",
+            aws_access_key_id=key_id, aws_secret_access_key=moto.credentials.secret_access_key,
+        )  # fmt: skip
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            stranger.list_buckets()
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert status_of(f"{moto.url}/")[0] == 403  # unsigned
+    for path, method in [("/moto-api/reset", "POST"), ("/moto-api/config", "POST"), ("/moto-api/data.json", "GET"),
+                         ("/moto-api/", "GET")]:  # fmt: skip
+        signed = {"Authorization": f"AWS4-HMAC-SHA256 Credential={moto.credentials.access_key_id}/x/y/z/aws4_request"}
+        assert status_of(f"{moto.url}{path}", method, signed)[0] == 403, path
+    assert status_of(f"{moto.url}/_emulator/ready") == (200, "ready\n")
+
+
+@pytest.fixture(scope="module")
+def sealed_stack(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> TerraformWorkdir:
+    """The committed synthesis in a working copy whose folder held a lifted-protection override left by a
+    killed `make local-down` (the prod table with deletion protection off)."""
+    folder = tmp_path_factory.mktemp("sealed") / "store2018"
+    folder.mkdir()
+    (folder / f"lift_protection{OVERRIDE_SUFFIX}").write_text(json.dumps(lifted_protection_override()))
+    reported: list[str] = []
+    workdir = TerraformWorkdir(SYNTH_STACK_DIR, folder, moto, report=reported.append)
+    workdir.reported = reported  # type: ignore[attr-defined]
+    return workdir
+
+
+@pytest.mark.terraform
+@pytest.mark.xdist_group("plans")
+def test_a_leftover_override_is_reported_and_not_applied(sealed_stack: TerraformWorkdir) -> None:
+    (moved,) = sealed_stack.leftovers
+    assert "was left by an interrupted run; it was NOT applied" in sealed_stack.reported[0]  # type: ignore[attr-defined]
+    assert moved.exists() and not moved.name.endswith(OVERRIDE_SUFFIX)
+    assert sorted(p.name for p in sealed_stack.path.glob(f"*{OVERRIDE_SUFFIX}")) == [f"emulator{OVERRIDE_SUFFIX}"]
+    assert SETTINGS.environments["prod"].alb_deletion_protection
+    (lb,) = planned_resources(sealed_stack.plan_json("prod"), "aws_lb")
+    assert lb["values"]["enable_deletion_protection"] is True
+
+
+@pytest.mark.terraform
+@pytest.mark.xdist_group("plans")
+def test_an_exported_profile_changes_nothing(sealed_stack: TerraformWorkdir, tmp_path: Path) -> None:
+    """The provider and backend take the run's key from the override file: a profile with other
+    credentials (which the emulator would refuse) is never read."""
+    config = tmp_path / "aws-config"
+    config.write_text("[profile production-admin]\naws_access_key_id = AKIAREALKEY\n"
+                      "aws_secret_access_key = real\nregion = eu-west-1\n")  # fmt: skip
+    sealed_stack.select_workspace("staging")
+    result = sealed_stack.run(
+        "plan", "-input=false", "-lock-timeout=60s", check=False,
+        extra_env={"AWS_PROFILE": "production-admin", "AWS_CONFIG_FILE": str(config),
+                   "AWS_SHARED_CREDENTIALS_FILE": str(config)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.output
+    assert "Plan:" in result.output
+
+
+@pytest.mark.terraform
+@pytest.mark.xdist_group("plans")
+def test_a_call_that_escapes_the_emulator_fails_at_once(sealed_stack: TerraformWorkdir) -> None:
+    """With one endpoint (STS) not pointed at the emulator, the call goes to the dead proxy and fails."""
+    url = sealed_stack.moto.url
+    escape = {"provider": {"aws": [{"max_retries": 1,
+                                    "endpoints": [{s: url for s in EMULATED_SERVICES if s != "sts"}]}]}}  # fmt: skip
+    sealed_stack.select_workspace("staging")
+    with sealed_stack.overriding("zz_escape", escape):
+        result = sealed_stack.run("plan", "-input=false", "-lock-timeout=60s", check=False, timeout=120)
+    assert result.returncode != 0
+    said = " ".join(result.output.split())  # Terraform wraps its diagnostics
+    assert "https://sts.us-west-2.amazonaws.com/" in said
+    assert f"proxyconnect tcp: dial tcp {dead_proxy().removeprefix('http://')}: connect: connection refused" in said
+    assert not (sealed_stack.path / f"zz_escape{OVERRIDE_SUFFIX}").exists()
+
+
+@pytest.mark.terraform
+@pytest.mark.xdist_group("plans")
+def test_override_files_end_with_their_run(sealed_stack: TerraformWorkdir) -> None:
+    with pytest.raises(KeyboardInterrupt), sealed_stack.overriding("lift_protection", lifted_protection_override()):
+        assert (sealed_stack.path / f"lift_protection{OVERRIDE_SUFFIX}").exists()
+        raise KeyboardInterrupt  # Ctrl-C during `make local-down`
+    assert not (sealed_stack.path / f"lift_protection{OVERRIDE_SUFFIX}").exists()
+    emulator_override = sealed_stack.path / f"emulator{OVERRIDE_SUFFIX}"
+    assert stat.S_IMODE(os.stat(emulator_override).st_mode) == 0o600  # it carries the run's key
+    sealed_stack.close()
+    assert list(sealed_stack.path.glob(f"*{OVERRIDE_SUFFIX}")) == []
