@@ -90,9 +90,12 @@ def lifted_protection_override(stack_dir: Path = SYNTH_STACK_DIR) -> dict[str, A
 
 
 def lifted_bucket_override(stack_dir: Path = BOOTSTRAP_STACK_DIR) -> dict[str, Any]:
-    """Lets Terraform destroy the state bucket, objects included (both protections lifted)."""
-    (name,) = read_synthesis(stack_dir)["resource"]["aws_s3_bucket"]
-    return {"resource": {"aws_s3_bucket": {name: {"force_destroy": True, "lifecycle": {"prevent_destroy": False}}}}}
+    """Lets Terraform destroy the state bucket, objects included, and its key (protections lifted)."""
+    resources = read_synthesis(stack_dir)["resource"]
+    (bucket,) = resources["aws_s3_bucket"]
+    (key,) = resources["aws_kms_key"]
+    lifted = {"lifecycle": {"prevent_destroy": False}}
+    return {"resource": {"aws_s3_bucket": {bucket: {"force_destroy": True, **lifted}}, "aws_kms_key": {key: lifted}}}
 
 
 class LocalDeployment:

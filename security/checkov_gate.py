@@ -16,10 +16,12 @@ Scans, with the pinned checkov in its own virtual environment (.checkov/), offli
 A skip may be limited to some scans (`scans = ["synthesis"]` or `["plan"]`) and, for plans, to the
 workspaces whose settings say so (`when = { alb_deletion_protection = false }`: keys and values of
 the workspace's entry in the synthesised environments table), so that it follows the setting it is
-about, not a workspace's name.
+about, not a workspace's name. A skip with `when` covers the synthesis only when its `scans` names
+it: the synthesis holds every workspace, and the plans then decide per workspace.
 
 Fails when a check fails that `security/checkov-skips.toml` does not list for that resource, when a
-skip entry matches nothing (stale), when checkov reports a parsing error or logs an error, or when
+resource pattern of a skip matches no failed check (stale: e.g. a service turned a setting on), when
+checkov reports a parsing error or logs an error, or when
 fewer checks ran than the floor below. Prints passed, failed and skipped counts per scan.
 """
 
@@ -68,13 +70,19 @@ class Skip:
     scans: tuple[str, ...] = ()  # kinds ("synthesis", "plan"); empty: every scan
     when: tuple[tuple[str, Any], ...] = ()  # a workspace's values that must all match (plans only)
 
-    def covers(self, scan: Scan, check: str, resource: str) -> bool:
-        return (
-            check == self.check
-            and (not self.scans or scan.kind in self.scans)
-            and (not self.when or (scan.values is not None and all(scan.values.get(k) == v for k, v in self.when)))
-            and any(fnmatch.fnmatchcase(resource, p) for p in self.resources)
-        )
+    def covers(self, scan: Scan, check: str, resource: str) -> str | None:
+        """The resource pattern of this skip that covers a failed check, or None. A skip with `when` covers
+        the plans of the workspaces whose values match, and the synthesis only if it names that scan
+        (the synthesis holds every workspace: the plans decide)."""
+        if scan.values is None:  # the synthesis
+            in_scope = "synthesis" in self.scans if self.when else (not self.scans or "synthesis" in self.scans)
+        else:
+            in_scope = (not self.scans or scan.kind in self.scans) and all(
+                scan.values.get(k) == v for k, v in self.when
+            )
+        if check == self.check and in_scope:
+            return next((p for p in self.resources if fnmatch.fnmatchcase(resource, p)), None)
+        return None
 
 
 @dataclass
@@ -124,7 +132,10 @@ def construct_id(resource: str) -> str:
     return re.sub(r"_[0-9A-F]{8}$", "", name)
 
 
-def run_checkov(scan: Scan, target: Path, framework: str, floor: int, skips: list[Skip], used: set[Skip]) -> ScanResult:
+Used = set[tuple[Skip, str]]  # (skip, resource pattern) pairs that covered a failed check
+
+
+def run_checkov(scan: Scan, target: Path, framework: str, floor: int, skips: list[Skip], used: Used) -> ScanResult:
     option = "--file" if target.is_file() else "--directory"
     done = subprocess.run(
         [str(CHECKOV), option, str(target), "--framework", framework, "--skip-download", "--quiet",
@@ -147,16 +158,23 @@ def run_checkov(scan: Scan, target: Path, framework: str, floor: int, skips: lis
             result.problems.append(f"checkov logged: {line[:300]}")
     for failed in report["results"]["failed_checks"]:
         label = f"{failed['check_id']} {failed['resource']}: {failed['check_name']}"
-        skip = next((s for s in skips if s.covers(scan, failed["check_id"], construct_id(failed["resource"]))), None)
-        if skip is None:
+        resource = construct_id(failed["resource"])
+        covering = next(((s, p) for s in skips if (p := s.covers(scan, failed["check_id"], resource))), None)
+        if covering is None:
             result.failed.append(label)
         else:
-            used.add(skip)
+            used.add(covering)
             result.skipped.append(label)
     ran = result.passed + len(result.failed) + len(result.skipped)
     if ran < floor:
         result.problems.append(f"only {ran} checks ran, below the floor of {floor}: checkov did not read the input")
     return result
+
+
+def stale_patterns(skips: list[Skip], used: Used) -> dict[Skip, list[str]]:
+    """Each skip's resource patterns that covered no failed check in any scan."""
+    stale = {skip: [p for p in skip.resources if (skip, p) not in used] for skip in skips}
+    return {skip: patterns for skip, patterns in stale.items() if patterns}
 
 
 def synthesis_copy(folder: Path) -> Path:
@@ -174,13 +192,13 @@ def workspace_plans(folder: Path, workspaces: list[str]) -> dict[str, Path]:
     """Each workspace's plan as JSON, from the real Terraform and provider against the emulator."""
     moto = MotoServer(folder / "moto.log")
     try:
-        workdir = TerraformWorkdir(SYNTH_STACK_DIR, folder / "stack", moto)
-        plans = {}
-        for workspace in workspaces:
-            plans[workspace] = folder / f"plan-{workspace}" / "tfplan.json"
-            plans[workspace].parent.mkdir()
-            plans[workspace].write_text(json.dumps(workdir.plan_json(workspace)))
-        return plans
+        with TerraformWorkdir(SYNTH_STACK_DIR, folder / "stack", moto) as workdir:
+            plans = {}
+            for workspace in workspaces:
+                plans[workspace] = folder / f"plan-{workspace}" / "tfplan.json"
+                plans[workspace].parent.mkdir()
+                plans[workspace].write_text(json.dumps(workdir.plan_json(workspace)))
+            return plans
     finally:
         moto.stop()
 
@@ -191,7 +209,7 @@ def main() -> int:
         return 2
     table = environments()
     skips = load_skips(table=table)
-    used: set[Skip] = set()
+    used: Used = set()
     with tempfile.TemporaryDirectory(prefix="checkov-gate-") as tmp:
         folder = Path(tmp)
         print("checkov gate: scanning a copy of the synthesis without terraform.required_version (checkov#7454)")
@@ -217,10 +235,9 @@ def main() -> int:
             print(f"  PROBLEM {line}")
         ok = ok and not r.failed and not r.problems
     if len(results) > 1:  # a skip can only be judged stale once every scan ran
-        for skip in skips:
-            if skip not in used:
-                print(f"  STALE   skip of {skip.check} for {list(skip.resources)} matched nothing: remove it")
-                ok = False
+        for skip, stale in stale_patterns(skips, used).items():
+            print(f"  STALE   skip of {skip.check}: {stale} matched no failed check: remove them")
+            ok = False
     print(f"checkov gate: {'passed' if ok else 'FAILED'} ({len(skips)} reviewed skips in {SKIPS_FILE.name})")
     return 0 if ok else 1
 

@@ -98,9 +98,10 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
 
 
 @pytest.fixture(scope="session")
-def committed_stack(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> TerraformWorkdir:
+def committed_stack(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TerraformWorkdir]:
     """The committed synthesis (terraform/), initialised in a working copy against the emulator."""
-    return TerraformWorkdir(SYNTH_STACK_DIR, tmp_path_factory.mktemp("tf") / "store2018", moto)
+    with TerraformWorkdir(SYNTH_STACK_DIR, tmp_path_factory.mktemp("tf") / "store2018", moto) as workdir:
+        yield workdir
 
 
 @pytest.fixture(scope="session")

@@ -64,3 +64,34 @@ def test_a_skip_list_over_the_cap_is_refused(tmp_path: Path) -> None:
     (tmp_path / "skips.toml").write_text(entry * (gate.MAX_SKIPS + 1))
     with pytest.raises(SystemExit, match="cap"):
         gate.load_skips(tmp_path / "skips.toml")
+
+
+def test_https_skips_cover_only_workspaces_without_a_certificate_and_the_synthesis() -> None:
+    table = gate.environments()
+    skips = [s for s in gate.load_skips(table=table) if s.check in ("CKV_AWS_2", "CKV_AWS_103", "CKV2_AWS_20")]
+    assert len(skips) == 3
+    for skip in skips:
+        resource = skip.resources[0]
+        assert skip.covers(gate.Scan("synthesis"), skip.check, resource)
+        for workspace, values in table.items():
+            assert bool(skip.covers(gate.Scan(f"plan {workspace}", values), skip.check, resource)) is (
+                not values["https_enabled"]
+            )
+        with_certificate = {**table["prod"], "https_enabled": True}
+        assert not skip.covers(gate.Scan("plan prod", with_certificate), skip.check, resource)
+
+
+def test_a_skip_with_when_covers_the_synthesis_only_if_it_says_so() -> None:
+    plans_only = gate.Skip("CKV_X", ("x",), "reason", (), (("https_enabled", False),))
+    assert not plans_only.covers(gate.Scan("synthesis"), "CKV_X", "x")
+    assert plans_only.covers(gate.Scan("plan a", {"https_enabled": False}), "CKV_X", "x") == "x"
+
+
+def test_each_resource_pattern_of_a_skip_must_still_cover_a_failure() -> None:
+    """A service that turns read_only_root_filesystem on leaves the skip's list: its pattern is reported stale."""
+    skip = gate.Skip("CKV_AWS_336", ("service_account_task", "service_inventory_task"), "reason", ("plan",))
+    used: gate.Used = {(skip, p) for p in [skip.covers(gate.Scan("plan prod", {}), "CKV_AWS_336",
+                                                       "service_inventory_task")] if p}  # fmt: skip
+    assert gate.stale_patterns([skip], used) == {skip: ["service_account_task"]}
+    used.add((skip, "service_account_task"))
+    assert gate.stale_patterns([skip], used) == {}

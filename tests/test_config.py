@@ -159,3 +159,28 @@ def test_loading_the_settings_starts_no_toolchain() -> None:
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_shipped_state_bucket_name_is_a_warning_until_changed() -> None:
+    (warning,) = SETTINGS.warnings()
+    assert warning.startswith("StateBackendSettings.bucket = 'store2018-terraform-state' is the name this project")
+    assert "Fix: set a name of your own" in warning
+    own = settings_with(state_backend=replace(SETTINGS.project.state_backend, bucket="acme-store2018-state"))
+    assert own.warnings() == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"writable_paths": ("/tmp",)}, "writable paths only with read_only_root_filesystem=True"),
+        ({"read_only_root_filesystem": True, "writable_paths": ("tmp",)}, "an absolute directory path"),
+        ({"read_only_root_filesystem": True, "writable_paths": ("/var/../etc",)}, "no '.' or '..' segment"),
+        ({"read_only_root_filesystem": True, "writable_paths": ("/tmp/",)}, "no trailing '/'"),
+        ({"read_only_root_filesystem": True, "writable_paths": ("/tmp", "/tmp")}, "each path once"),
+    ],
+)
+def test_writable_paths_are_checked(changes: dict[str, Any], message: str) -> None:
+    spec = replace(SETTINGS.services["account"], **changes)
+    with pytest.raises(ConfigError, match=r"SERVICES\['account'\]\.writable_paths") as refused:
+        settings_with(services={**SETTINGS.services, "account": spec})
+    assert message in str(refused.value)

@@ -7,10 +7,13 @@ import re
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from cdktf import Testing as CdktfTesting
 from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
 from cdktf_cdktf_provider_aws.vpc import Vpc
 from conftest import SETTINGS, ref, resource_named, resources, settings_with, synth
+
+from store2018.checks import ConfigError
 
 
 def by_cidr_netnum(subnets: dict[str, dict[str, Any]]) -> dict[int, dict[str, Any]]:
@@ -46,8 +49,54 @@ def test_subnets_follow_the_course_layout(template: dict[str, Any]) -> None:
     for i in range(2):
         private, public = layout[i], layout[2 + i]  # private i = netnum i, public i = netnum az_count + i
         assert private["tags"]["Tier"] == "private" and public["tags"]["Tier"] == "public"
-        assert private["availability_zone"] == public["availability_zone"] == f"${{element({zones}, {i})}}"
+        # Pinned environments by zone id, the others by index into the sorted names: exactly one is set.
+        assert (
+            private["availability_zone"]
+            == public["availability_zone"]
+            == (f"${{local.environment.zones_pinned ? null : element({zones}, {i})}}")
+        )
+        assert (
+            private["availability_zone_id"]
+            == public["availability_zone_id"]
+            == (f"${{local.environment.zones_pinned ? element(local.environment.zone_ids, {i}) : null}}")
+        )
         assert private["map_public_ip_on_launch"] is False and public["map_public_ip_on_launch"] is False
+
+
+def test_zones_are_the_regions_own_in_every_state(template: dict[str, Any]) -> None:
+    """Local and Wavelength Zones (opt-in) never: they would sort first ("us-west-2-lax-1a" < "us-west-2a").
+    No state filter: an impaired zone stays in the list, so the index of every other zone holds. (The
+    emulator ignores the opt-in filter: this is asserted on the synthesis.)"""
+    assert template["data"]["aws_availability_zones"] == {
+        "network_zones_2241F3F0": {
+            "filter": [{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+        }
+    }
+
+
+def test_zone_ids_are_pinned_per_environment() -> None:
+    environments = dict(SETTINGS.environments)
+    environments["prod"] = replace(environments["prod"], zone_ids=("usw2-az1", "usw2-az2"))
+    table = json.loads(synth(settings_with(environments=environments)))["locals"]["environments"]
+    assert (table["prod"]["zone_ids"], table["prod"]["zones_pinned"]) == (["usw2-az1", "usw2-az2"], True)
+    assert (table["staging"]["zone_ids"], table["staging"]["zones_pinned"]) == ([], False)
+
+
+@pytest.mark.parametrize(
+    ("zone_ids", "message"),
+    [
+        (("usw2-az1",), "exactly az_count (2) different zone ids"),
+        (("usw2-az1", "usw2-az1"), "exactly az_count (2) different zone ids"),
+        (("usw2-az1", "usw2-lax1-az1"), "Local and Wavelength Zone ids"),
+        (("us-west-2a", "us-west-2b"), "an Availability Zone id such as 'usw2-az1'"),
+    ],
+)
+def test_bad_zone_ids_are_refused(zone_ids: tuple[str, ...], message: str) -> None:
+    environments = dict(SETTINGS.environments)
+    environments["prod"] = replace(environments["prod"], zone_ids=zone_ids)
+    with pytest.raises(ConfigError) as refused:
+        settings_with(environments=environments)
+    assert "ENVIRONMENTS['prod'].zone_ids" in str(refused.value) and message in str(refused.value)
 
 
 def test_az_count_drives_the_layout() -> None:
@@ -153,11 +202,15 @@ def test_tasks_group_accepts_the_app_port_from_the_load_balancer_and_itself(temp
     assert _rules(template, "ingress", tasks) == [
         {"from_port": 80, "ip_protocol": "tcp", "referenced_security_group_id": alb, "security_group_id": tasks,
          "to_port": 80},
-        {"ip_protocol": "-1", "referenced_security_group_id": tasks, "security_group_id": tasks},
+        {"from_port": 80, "ip_protocol": "tcp", "referenced_security_group_id": tasks, "security_group_id": tasks,
+         "to_port": 80},
     ]  # fmt: skip
+    # Out: HTTPS anywhere (image pulls, CloudWatch Logs, AWS APIs) and the services' ports to the other tasks.
     assert _rules(template, "egress", tasks) == [
-        {"cidr_ipv4": "0.0.0.0/0", "ip_protocol": "-1", "security_group_id": tasks},
-    ]
+        {"cidr_ipv4": "0.0.0.0/0", "from_port": 443, "ip_protocol": "tcp", "security_group_id": tasks, "to_port": 443},
+        {"from_port": 80, "ip_protocol": "tcp", "referenced_security_group_id": tasks, "security_group_id": tasks,
+         "to_port": 80},
+    ]  # fmt: skip
 
 
 def test_no_ingress_from_anywhere_except_the_load_balancer_listeners(template: dict[str, Any]) -> None:
@@ -172,7 +225,10 @@ def test_exposed_services_ports_reach_both_groups() -> None:
     template = json.loads(synth(settings_with(services=services)))
     alb, tasks = _security_groups(template)
     assert [r["from_port"] for r in _rules(template, "egress", alb)] == [80, 8080]
-    assert [r.get("from_port") for r in _rules(template, "ingress", tasks)] == [80, 8080, None]
+    from_alb = [r["from_port"] for r in _rules(template, "ingress", tasks) if r["referenced_security_group_id"] == alb]
+    between_tasks = [r["from_port"] for r in _rules(template, "ingress", tasks)
+                     if r["referenced_security_group_id"] == tasks]  # fmt: skip
+    assert (from_alb, between_tasks) == ([80, 8080], [80, 8080])
 
     private_apis = json.loads(synth(settings_with(services=services, expose_api_paths=False)))
     alb, tasks = _security_groups(private_apis)
@@ -180,7 +236,6 @@ def test_exposed_services_ports_reach_both_groups() -> None:
 
 
 def test_every_network_resource_is_accounted_for(template: dict[str, Any]) -> None:
-    assert template["data"]["aws_availability_zones"] == {"network_zones_2241F3F0": {"state": "available"}}
     counts = {t: n for t, v in template["resource"].items() if (n := sum(1 for k in v if k.startswith("network_")))}
     assert counts == {
         "aws_vpc": 1,
@@ -193,7 +248,7 @@ def test_every_network_resource_is_accounted_for(template: dict[str, Any]) -> No
         "aws_nat_gateway": 1,  # counted per workspace
         "aws_security_group": 2,
         "aws_vpc_security_group_ingress_rule": 4,
-        "aws_vpc_security_group_egress_rule": 2,
+        "aws_vpc_security_group_egress_rule": 3,
         "aws_default_security_group": 1,
         "aws_flow_log": 1,
         "aws_cloudwatch_log_group": 1,
@@ -245,6 +300,11 @@ def test_flow_logs_record_all_traffic_with_the_workspace_retention(template: dic
 
 def test_the_vpc_refuses_more_zones_than_the_region_has(template: dict[str, Any]) -> None:
     _, vpc = resource_named(template, "aws_vpc", "network_vpc")
-    (condition,) = vpc["lifecycle"]["precondition"]
+    condition, pinned = vpc["lifecycle"]["precondition"]
     assert condition["condition"] == "${length(data.aws_availability_zones.network_zones_2241F3F0.names) >= 2}"
     assert "ProjectSettings.az_count = 2" in condition["error_message"]
+    assert pinned["condition"] == (
+        "${contains([0], length(setsubtract(local.environment.zone_ids, "
+        "data.aws_availability_zones.network_zones_2241F3F0.zone_ids)))}"
+    )
+    assert "EnvironmentSettings.zone_ids" in pinned["error_message"]

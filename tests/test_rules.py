@@ -114,3 +114,26 @@ def test_a_clean_plan_passes() -> None:
 )  # fmt: skip
 def test_each_plan_rule_fails_on_a_plan_that_breaks_it(resource: dict[str, Any], rule: str) -> None:
     assert plan_rules_broken(_plan(resource)) == {rule}
+
+
+@pytest.mark.parametrize(
+    ("direction", "rule"),
+    [
+        ("ingress", {"ip_protocol": "-1"}),  # every protocol and port between the tasks
+        ("ingress", {"ip_protocol": "tcp", "from_port": 0, "to_port": 65535}),
+        ("egress", {"ip_protocol": "-1", "cidr_ipv4": "0.0.0.0/0"}),  # the tasks may send anything anywhere
+        ("egress", {"ip_protocol": "tcp", "from_port": 80, "to_port": 80, "cidr_ipv4": "0.0.0.0/0"}),
+        ("egress", {"ip_protocol": "udp", "from_port": 53, "to_port": 53, "cidr_ipv4": "0.0.0.0/0"}),
+    ],
+)
+def test_wide_task_rules_are_refused(direction: str, rule: dict[str, Any]) -> None:
+    from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
+
+    kind = VpcSecurityGroupIngressRule if direction == "ingress" else VpcSecurityGroupEgressRule
+
+    def widen(stack: Store2018Stack) -> None:
+        group = stack.network.tasks_security_group_id
+        source: dict[str, Any] = {} if "cidr_ipv4" in rule else {"referenced_security_group_id": group}
+        kind(stack, "wide", security_group_id=group, **source, **rule)
+
+    assert "narrow-task-rules" in rules_broken(synth_with(widen))

@@ -28,6 +28,8 @@ def test_s3_backend_encrypts_and_locks_with_s3(template: dict[str, Any]) -> None
             "key": "store2018/terraform.tfstate",
             "region": "us-west-2",
             "encrypt": True,
+            # The bootstrap's key (state_bucket.state_key_alias): without it `encrypt` means SSE-S3 (AES256).
+            "kms_key_id": "alias/store2018-terraform-state",
             "use_lockfile": True,
             "workspace_key_prefix": "env:",
         }
@@ -60,7 +62,7 @@ def test_environments_table_is_emitted_whole_and_selected_by_workspace(template:
         for service in ("account", "inventory", "shopping", "store2018")
     }
     shared = {"allowed_account_ids": [], "certificate_arn": "", "https_enabled": False,
-              "alb_access_logs_bucket": "", "alb_access_logs_enabled": False,
+              "alb_access_logs_bucket": "", "alb_access_logs_enabled": False, "zone_ids": [], "zones_pinned": False,
               "capacity": {"fargate_base": 1, "fargate_weight": 1, "fargate_spot_weight": 0}}  # fmt: skip
     table = template["locals"]["environments"]
     assert sorted(table) == sorted(SETTINGS.environments)

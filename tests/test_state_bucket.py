@@ -46,14 +46,27 @@ def test_the_bucket_is_the_main_backends_and_refuses_deletion(template: dict[str
     assert other["provider"]["aws"][0]["region"] == "eu-west-1"
 
 
+def test_the_state_has_a_rotated_protected_key_named_by_the_backend(template: dict[str, Any], synthesized: str) -> None:
+    key = only(template, "aws_kms_key")
+    assert (key["enable_key_rotation"], key["deletion_window_in_days"]) == (True, 30)
+    assert key["lifecycle"] == {"prevent_destroy": True}  # without the key the state cannot be read
+    assert "policy" not in key  # AWS's default key policy: the account's IAM policies decide
+    alias = only(template, "aws_kms_alias")
+    assert alias == {"name": "alias/store2018-terraform-state", "target_key_id": "${aws_kms_key.state_key.key_id}"}
+    main = json.loads(synthesized)  # the main stack
+    assert main["terraform"]["backend"]["s3"]["kms_key_id"] == alias["name"]  # the backend writes with this key
+
+
 def test_versioned_encrypted_private_owner_enforced_and_expiring_old_versions(template: dict[str, Any]) -> None:
     ref = "${aws_s3_bucket.state_bucket.id}"
     assert only(template, "aws_s3_bucket_versioning") == {
         "bucket": ref, "versioning_configuration": {"status": "Enabled"}}  # fmt: skip
     assert only(template, "aws_s3_bucket_server_side_encryption_configuration") == {
         "bucket": ref,
-        "rule": [{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}, "bucket_key_enabled": True}],
-    }
+        "rule": [{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms",
+                                                              "kms_master_key_id": "${aws_kms_key.state_key.arn}"},
+                  "bucket_key_enabled": True}],
+    }  # fmt: skip
     assert only(template, "aws_s3_bucket_public_access_block") == {
         "bucket": ref, "block_public_acls": True, "block_public_policy": True, "ignore_public_acls": True,
         "restrict_public_buckets": True}  # fmt: skip

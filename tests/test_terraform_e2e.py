@@ -7,10 +7,13 @@ destroy everything. moto records API calls; it runs no containers (see README, "
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,11 +21,13 @@ from conftest import SETTINGS
 
 from local.deploy import LocalDeployment, workspaces
 from local.emulated import MotoServer, TerraformWorkdir
+from store2018.state_bucket import state_key_alias
 
 # One worker per group (`--dist loadgroup`): its tests share the session and module fixtures.
 pytestmark = [pytest.mark.terraform, pytest.mark.xdist_group("e2e")]
 
 BUCKET = SETTINGS.project.state_backend.bucket
+STATE_KEY_ALIAS = state_key_alias(SETTINGS)
 SERVICES = sorted(SETTINGS.services)
 
 
@@ -38,19 +43,42 @@ class Deployed:
     seconds: dict[str, float]
 
 
+@contextlib.contextmanager
+def users_shell(home: Path) -> Iterator[None]:
+    """The environment of a user with real-looking credentials and a proxy of their own exported (the
+    proxy refuses every connection: anything sent through it would fail the deploy)."""
+    config = home / "aws-config"
+    config.write_text("[profile production-admin]\naws_access_key_id = AKIAREALKEY\naws_secret_access_key = real\n")
+    proxy = "http://127.0.0.1:9"
+    exported = {"AWS_PROFILE": "production-admin", "AWS_CONFIG_FILE": str(config), "AWS_ACCESS_KEY_ID": "AKIAREALKEY",
+                "AWS_SECRET_ACCESS_KEY": "real", "HTTPS_PROXY": proxy, "no_proxy": ""}  # fmt: skip
+    saved = {k: os.environ.get(k) for k in exported}
+    os.environ.update(exported)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 @pytest.fixture(scope="module")
 def deployed(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     """A fresh emulator of its own (the session's `moto` is only used for its readiness checks)."""
     server = MotoServer(tmp_path_factory.mktemp("e2e-moto") / "emulator.log")
     deployment = LocalDeployment(tmp_path_factory.mktemp("e2e") / "work", server, echo=quiet)
     seconds = {}
-    started = time.monotonic()
-    deployment.bootstrap()
-    seconds["bootstrap"] = time.monotonic() - started
-    workdir = deployment.main_workdir()
-    started = time.monotonic()
-    seconds.update(deployment.apply_all(workspaces(), workdir))  # side by side, as `make local-up` does
-    seconds["all workspaces"] = time.monotonic() - started
+    # Deployed from a shell with a production profile and a proxy exported: neither is used.
+    with users_shell(tmp_path_factory.mktemp("home")):
+        started = time.monotonic()
+        deployment.bootstrap()
+        seconds["bootstrap"] = time.monotonic() - started
+        workdir = deployment.main_workdir()
+        started = time.monotonic()
+        seconds.update(deployment.apply_all(workspaces(), workdir))  # side by side, as `make local-up` does
+        seconds["all workspaces"] = time.monotonic() - started
     print(f"\nlocal deploy into the emulator: {', '.join(f'{k} {v:.0f} s' for k, v in seconds.items())}")
     yield Deployed(server, deployment, workdir, seconds)
     server.stop()
@@ -64,7 +92,9 @@ def test_the_state_bucket_is_versioned_encrypted_private_and_tls_only(deployed: 
     s3 = deployed.moto.client("s3")
     assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
     (rule,) = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"]
-    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    key = deployed.moto.client("kms").describe_key(KeyId=STATE_KEY_ALIAS)["KeyMetadata"]
+    assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key["Arn"]}
+    assert deployed.moto.client("kms").get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
     block = s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
     assert block == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
                      "RestrictPublicBuckets": True}  # fmt: skip
@@ -169,6 +199,18 @@ def test_state_objects_live_under_the_workspace_prefix(deployed: Deployed) -> No
 
 
 @pytest.mark.parametrize("workspace", sorted(SETTINGS.environments))
+def test_state_objects_are_encrypted_with_the_state_key(deployed: Deployed, workspace: str) -> None:
+    """What S3 says about the stored object (with `encrypt = true` alone it would be AES256, SSE-S3)."""
+    state = SETTINGS.project.state_backend
+    head = deployed.moto.client("s3").head_object(
+        Bucket=BUCKET, Key=f"{state.workspace_key_prefix}/{workspace}/{state.key}"
+    )
+    key_arn = deployed.moto.client("kms").describe_key(KeyId=STATE_KEY_ALIAS)["KeyMetadata"]["Arn"]
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert head["SSEKMSKeyId"] in (key_arn, STATE_KEY_ALIAS), head  # AWS answers with the ARN
+
+
+@pytest.mark.parametrize("workspace", sorted(SETTINGS.environments))
 def test_a_plan_right_after_apply_shows_no_changes(deployed: Deployed, workspace: str) -> None:
     deployed.workdir.select_workspace(workspace)
     result = deployed.workdir.run("plan", "-input=false", "-refresh=true", "-detailed-exitcode", check=False)
@@ -244,5 +286,13 @@ def test_the_final_teardown_leaves_nothing_behind(deployed: Deployed) -> None:
             "ScalableTargets"
         ],
         "buckets": client("s3").list_buckets()["Buckets"],
+        "key aliases": [
+            a for a in client("kms").list_aliases()["Aliases"] if not a["AliasName"].startswith("alias/aws/")
+        ],
+        "keys not pending deletion": [
+            k["KeyId"]
+            for k in client("kms").list_keys()["Keys"]
+            if client("kms").describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] != "PendingDeletion"
+        ],
     }
     assert {kind: found for kind, found in left.items() if found} == {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -29,6 +30,7 @@ WORKSPACES = sorted(SETTINGS.environments)
 SHIPPED = {"prod": ((2, 6), True, 30, 90), "staging": ((2, 3), False, 7, 7)}
 CERTIFICATE = "arn:aws:acm:us-west-2:123456789012:certificate/0f3c1e2a-1b2c-4d5e-8f90-123456789abc"
 ZONE = "Z0123456789ABCDEFGHIJ"
+PINNED_ZONES = ("usw2-az1", "usw2-az2")  # the emulator names them us-west-2b and us-west-2a
 
 
 def by_name(plan: dict[str, Any], resource_type: str, key: str = "name") -> dict[str, dict[str, Any]]:
@@ -227,14 +229,18 @@ def test_load_balancer_listener_and_health_checks(plans: dict[str, dict[str, Any
 
 @pytest.fixture(scope="module")
 def https_plans(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """A variant: prod has a certificate and both workspaces a DNS record; staging stays HTTP."""
+    """A variant: prod has a certificate and pinned zones, both workspaces a DNS record; staging stays HTTP;
+    the account service runs with a read-only root file system."""
     environments = {
         **SETTINGS.environments,
-        "prod": replace(SETTINGS.environments["prod"], certificate_arn=CERTIFICATE),
+        "prod": replace(SETTINGS.environments["prod"], certificate_arn=CERTIFICATE, zone_ids=PINNED_ZONES),
     }
+    services = {**SETTINGS.services, "account": replace(SETTINGS.services["account"], read_only_root_filesystem=True,
+                                                        writable_paths=("/tmp", "/var/log"))}  # fmt: skip
     folder = tmp_path_factory.mktemp("https")
     build_app(
-        outdir=str(folder / "out"), settings=settings_with(environments=environments, hosted_zone_id=ZONE)
+        outdir=str(folder / "out"),
+        settings=settings_with(environments=environments, services=services, hosted_zone_id=ZONE),
     ).synth()
     workdir = TerraformWorkdir(folder / "out" / "stacks" / STACK_NAME, folder / "work", moto)
     return {ws: workdir.plan_json(ws) for ws in WORKSPACES}
@@ -263,6 +269,45 @@ def test_with_a_certificate_http_redirects_and_https_serves(https_plans: dict[st
     assert [(r["values"]["port"], r["values"]["default_action"][0]["type"]) for r in staging] == [(80, "forward")]
 
 
+def test_pinned_zones_place_the_subnets_by_zone_id(https_plans: dict[str, dict[str, Any]]) -> None:
+    pinned = sorted((r["values"]["tags"]["Name"], r["values"]["availability_zone_id"])
+                    for r in planned_resources(https_plans["prod"], "aws_subnet"))  # fmt: skip
+    assert pinned == [
+        ("prod-store2018-private-0", "usw2-az1"), ("prod-store2018-private-1", "usw2-az2"),
+        ("prod-store2018-public-0", "usw2-az1"), ("prod-store2018-public-1", "usw2-az2"),
+    ]  # fmt: skip
+    # Unpinned staging takes the first two names of the sorted list.
+    names = sorted(r["values"]["availability_zone"] for r in planned_resources(https_plans["staging"], "aws_subnet"))
+    assert names == ["us-west-2a", "us-west-2a", "us-west-2b", "us-west-2b"]
+
+
+def test_a_zone_id_the_region_lacks_stops_the_plan(moto: MotoServer, tmp_path: Path) -> None:
+    staging = replace(SETTINGS.environments["staging"], zone_ids=("usw2-az1", "usw2-az9"))
+    environments = {**SETTINGS.environments, "staging": staging}
+    build_app(outdir=str(tmp_path / "out"), settings=settings_with(environments=environments)).synth()
+    with TerraformWorkdir(tmp_path / "out" / "stacks" / STACK_NAME, tmp_path / "work", moto) as workdir:
+        result = workdir.plan("staging")
+    assert result.returncode != 0
+    assert "EnvironmentSettings.zone_ids names a zone id that is not one of this region's own zones" in " ".join(
+        result.output.split()
+    ), result.output
+
+
+def test_a_read_only_root_file_system_keeps_its_writable_paths(https_plans: dict[str, dict[str, Any]]) -> None:
+    planned = planned_resources(https_plans["prod"], "aws_ecs_task_definition")
+    tasks = {r["values"]["family"]: r["values"] for r in planned}
+    account = tasks["prod-store2018-account"]
+    (container,) = json.loads(account["container_definitions"])
+    assert container["readonlyRootFilesystem"] is True
+    assert container["mountPoints"] == [
+        {"sourceVolume": "writable-0", "containerPath": "/tmp", "readOnly": False},
+        {"sourceVolume": "writable-1", "containerPath": "/var/log", "readOnly": False},
+    ]
+    assert sorted(v["name"] for v in account["volume"]) == ["writable-0", "writable-1"]
+    (inventory,) = json.loads(tasks["prod-store2018-inventory"]["container_definitions"])
+    assert "readonlyRootFilesystem" not in inventory and "mountPoints" not in inventory
+
+
 def test_dns_records_carry_the_course_names(https_plans: dict[str, dict[str, Any]]) -> None:
     names = {
         ws: [r["values"]["name"] for r in planned_resources(p, "aws_route53_record")] for ws, p in https_plans.items()
@@ -280,7 +325,7 @@ def test_each_workspace_creates_the_same_resources_but_nat(plans: dict[str, Any]
         ws: sorted(c["address"] for c in plan["resource_changes"] if c["change"]["actions"] == ["create"])
         for ws, plan in plans.items()
     }
-    assert len(created["prod"]) == 86
+    assert len(created["prod"]) == 87
     # Only the number of NAT gateways (and their EIPs) differs: staging shares one.
     nat = ("aws_eip.network_nat_eip_333844B5[", "aws_nat_gateway.network_nat_B2CD8D5F[")
     for workspace, addresses in created.items():

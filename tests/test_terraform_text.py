@@ -90,12 +90,14 @@ SETTERS: dict[str, Callable[[str], object]] = {
     "EnvironmentSettings.alb_access_logs_bucket": lambda v: prod(alb_access_logs_bucket=v),
     "EnvironmentSettings.certificate_arn": lambda v: prod(certificate_arn=v),
     "EnvironmentSettings.dns_record_name": lambda v: prod(dns_record_name=v),
+    "EnvironmentSettings.zone_ids": lambda v: prod(zone_ids=(v, "usw2-az2")),
     "EnvironmentSettings.services": lambda v: prod(services={"account" + v: ServiceOverrides()}),
     "ServiceOverrides.image_tag": lambda v: prod(services={"account": ServiceOverrides(image_tag=v)}),
     "ServiceSpec.image": lambda v: account(image=v),
     "ServiceSpec.discovery_name": lambda v: account(discovery_name=v),
     "ServiceSpec.public_paths": lambda v: account(public_paths=("/api" + v,)),
     "ServiceSpec.api_base_variables": lambda v: account(api_base_variables={"A" + v: "inventory"}),
+    "ServiceSpec.writable_paths": lambda v: account(read_only_root_filesystem=True, writable_paths=("/" + v,)),
     "ServiceSpec.environment": lambda v: account(environment={"A" + v: "x"}),  # the names; the values are escaped
 }
 

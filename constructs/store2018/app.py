@@ -92,6 +92,6 @@ def synthesise_and_report(settings: Settings, outdir: Path) -> int:
     except SynthesisRefused as refused:
         print(f"Synthesis refused:\n{refused}\nNothing was written to {shown(outdir)}.", file=sys.stderr)
         return 1
-    for warning in warnings:
+    for warning in [*settings.warnings(), *warnings]:
         print(f"warning: {warning}")
     return 0

@@ -12,7 +12,10 @@ from collections.abc import Sequence
 
 from cdktf import Fn, Precondition, TerraformCount, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
+from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
+    DataAwsAvailabilityZones,
+    DataAwsAvailabilityZonesFilter,
+)
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
@@ -40,6 +43,7 @@ from store2018.network_layout import NEWBITS, private_netnum, public_netnum
 from store2018.workspace import WorkspaceSelection
 
 ANYWHERE = "0.0.0.0/0"
+HTTPS_PORT = 443
 
 
 class Network(Construct):
@@ -57,12 +61,21 @@ class Network(Construct):
         workspace: WorkspaceSelection,
         az_count: int,
         app_ports: Sequence[int],
+        service_ports: Sequence[int],
         flow_logs_trust_policy: str,
     ) -> None:
         super().__init__(scope, construct_id)
         name = workspace.resource_name
 
-        zones = DataAwsAvailabilityZones(self, "zones", state="available")
+        # The region's own zones only (Local and Wavelength Zones need an opt-in and would sort first:
+        # "us-west-2-lax-1a" < "us-west-2a"), in every state: an impaired zone stays in the list, so
+        # nothing renumbers during an incident. Environments may pin zone ids instead (`zone_ids`).
+        zones = DataAwsAvailabilityZones(
+            self,
+            "zones",
+            filter=[DataAwsAvailabilityZonesFilter(name="opt-in-status", values=["opt-in-not-required"])],
+        )
+        pinned = workspace.current.zones_pinned
         vpc = Vpc(
             self,
             "vpc",
@@ -76,10 +89,22 @@ class Network(Construct):
                     Precondition(
                         condition=f"${{length({zones.fqn}.names) >= {az_count}}}",
                         error_message=(
-                            f"ProjectSettings.az_count = {az_count} is more than the region's available zones: "
+                            f"ProjectSettings.az_count = {az_count} is more than the region's zones: "
                             "each subnet tier needs its own zone per count. Fix: lower az_count."
                         ),
-                    )
+                    ),
+                    Precondition(
+                        # Every pinned id is one of the region's own zones. (`== 0` is written as
+                        # contains([0], ...): cdktf 0.21 renders Op.eq(x, 0) as `x == undefined`.)
+                        condition=Token.as_string(
+                            Fn.contains([0], Fn.length_of(Fn.setsubtract(workspace.current.zone_ids, zones.zone_ids)))
+                        ),
+                        error_message=(
+                            "EnvironmentSettings.zone_ids names a zone id that is not one of this region's own "
+                            "zones (Local and Wavelength Zones are not used). Fix: list ids from "
+                            "`aws ec2 describe-availability-zones --query 'AvailabilityZones[].ZoneId'`."
+                        ),
+                    ),
                 ]
             ),
         )
@@ -94,7 +119,13 @@ class Network(Construct):
                 f"{tier}_subnet_{index}",
                 vpc_id=vpc.id,
                 cidr_block=Fn.cidrsubnet(vpc.cidr_block, NEWBITS, netnum),
-                availability_zone=Token.as_string(Fn.element(zones.names, index)),
+                # Pinned: by zone id; otherwise by index into the sorted names. Exactly one is set.
+                availability_zone=Token.as_string(
+                    Fn.conditional(pinned, Token.null_value(), Fn.element(zones.names, index))
+                ),
+                availability_zone_id=Token.as_string(
+                    Fn.conditional(pinned, Fn.element(workspace.current.zone_ids, index), Token.null_value())
+                ),
                 # Nothing launched here needs a public IP: the ALB and the NAT gateways bring their own.
                 map_public_ip_on_launch=False,
                 tags={"Name": name(tier, str(index)), "Tier": tier},
@@ -198,20 +229,38 @@ class Network(Construct):
                 to_port=port,
                 referenced_security_group_id=alb_sg.id,
             )
-        VpcSecurityGroupIngressRule(
-            self,
-            "tasks_ingress_self",
-            security_group_id=tasks_sg.id,
-            description="All traffic between the tasks (service discovery calls)",
-            ip_protocol="-1",
-            referenced_security_group_id=tasks_sg.id,
-        )
+        # Between tasks: each service's port only (the front end calls the APIs through Cloud Map).
+        for port in sorted(set(service_ports)):
+            VpcSecurityGroupIngressRule(
+                self,
+                f"tasks_ingress_tasks_{port}",
+                security_group_id=tasks_sg.id,
+                description=f"Port {port} from the other tasks (service discovery calls)",
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                referenced_security_group_id=tasks_sg.id,
+            )
+            VpcSecurityGroupEgressRule(
+                self,
+                f"tasks_egress_tasks_{port}",
+                security_group_id=tasks_sg.id,
+                description=f"To the other tasks' port {port}",
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                referenced_security_group_id=tasks_sg.id,
+            )
+        # Out of the VPC, HTTPS only, through NAT: image pulls (Docker Hub, ECR), CloudWatch Logs and the
+        # AWS APIs. DNS (the VPC resolver) and the task metadata endpoint are not filtered by security groups.
         VpcSecurityGroupEgressRule(
             self,
-            "tasks_egress_all",
+            "tasks_egress_https",
             security_group_id=tasks_sg.id,
-            description="All outbound (image pulls and AWS APIs through NAT)",
-            ip_protocol="-1",
+            description="HTTPS out: image pulls, CloudWatch Logs and AWS APIs, through NAT",
+            ip_protocol="tcp",
+            from_port=HTTPS_PORT,
+            to_port=HTTPS_PORT,
             cidr_ipv4=ANYWHERE,
         )
 

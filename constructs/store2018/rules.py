@@ -18,6 +18,7 @@ from typing import Any
 from store2018.load_balancer import LISTENER_PORTS
 
 ANYWHERE = ("0.0.0.0/0", "::/0")
+HTTPS_PORT = 443
 # Tags every taggable resource carries (the provider's default_tags).
 REQUIRED_TAGS = ("Project", "Workspace")
 
@@ -42,10 +43,14 @@ def _group_ref(name: str) -> str:
 
 
 def _ingress_rules(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(address, security group reference, rule) for every ingress rule, whatever resource declares it.
+    return _rules(document, "ingress")
 
-    Rules are normalised to `from_port`, `to_port`, `protocol`, `cidrs` and `sources` (groups)."""
-    for address, rule in _resources(document, "aws_vpc_security_group_ingress_rule"):
+
+def _rules(document: dict[str, Any], direction: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(address, security group reference, rule) for every rule of a direction ("ingress", "egress"),
+    whatever resource declares it. Rules are normalised to `from_port`, `to_port`, `protocol`, `cidrs`
+    and `sources` (the other groups: sources of ingress, destinations of egress)."""
+    for address, rule in _resources(document, f"aws_vpc_security_group_{direction}_rule"):
         yield (
             address,
             rule.get("security_group_id", ""),
@@ -59,12 +64,12 @@ def _ingress_rules(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[st
             },
         )
     for address, rule in _resources(document, "aws_security_group_rule"):
-        if rule.get("type") == "ingress":
+        if rule.get("type") == direction:
             yield address, rule.get("security_group_id", ""), _inline(rule, rule.get("security_group_id", ""))
     for kind in ("aws_security_group", "aws_default_security_group"):
         for address, group in _resources(document, kind):
             own = f"${{{address}.id}}"
-            for rule in group.get("ingress") or []:
+            for rule in group.get(direction) or []:
                 yield address, own, _inline(rule, own)
 
 
@@ -131,6 +136,28 @@ def check_synthesis(document: dict[str, Any]) -> list[Violation]:
                     "tasks-only-from-load-balancer", address,
                     f"the tasks' security group admits {strangers[0]}; it may admit only the load balancer's "
                     "group and itself",
+                ))  # fmt: skip
+
+    for direction in ("ingress", "egress"):
+        for address, group, rule in _rules(document, direction):
+            if group not in task_groups:
+                continue
+            single_tcp_port = rule["protocol"] in ("tcp", "6") and rule["from_port"] == rule["to_port"] is not None
+            if not single_tcp_port:
+                found.append(Violation(
+                    "narrow-task-rules", address,
+                    f"the tasks' {direction} rule covers protocol {rule['protocol']}, ports {rule['from_port']}-"
+                    f"{rule['to_port']}; each task rule names one TCP port (a service's port, or 443 out)",
+                ))  # fmt: skip
+            elif direction == "egress" and rule["cidrs"] and rule["from_port"] != HTTPS_PORT:
+                found.append(Violation(
+                    "narrow-task-rules", address,
+                    f"the tasks may reach {rule['cidrs'][0]} on port {rule['from_port']}; out of the VPC only "
+                    f"TCP {HTTPS_PORT} (image pulls, CloudWatch Logs, AWS APIs)",
+                ))  # fmt: skip
+            elif direction == "egress" and [g for g in rule["sources"] if g != group]:
+                found.append(Violation(
+                    "narrow-task-rules", address, "the tasks may send to another security group than their own"
                 ))  # fmt: skip
 
     for address, service in _resources(document, "aws_ecs_service"):

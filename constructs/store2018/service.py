@@ -31,7 +31,11 @@ from cdktf_cdktf_provider_aws.ecs_service import (
     EcsServiceNetworkConfiguration,
     EcsServiceServiceRegistries,
 )
-from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition, EcsTaskDefinitionRuntimePlatform
+from cdktf_cdktf_provider_aws.ecs_task_definition import (
+    EcsTaskDefinition,
+    EcsTaskDefinitionRuntimePlatform,
+    EcsTaskDefinitionVolume,
+)
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.service_discovery_service import (
@@ -133,6 +137,14 @@ class FargateService(Construct):
                 },
             },
         }
+        volumes = []
+        if spec.read_only_root_filesystem:
+            container["readonlyRootFilesystem"] = True
+            # Each writable path: an empty volume on the task's ephemeral storage, mounted read-write.
+            volumes = [(f"writable-{i}", path) for i, path in enumerate(spec.writable_paths)]
+            container["mountPoints"] = [
+                {"sourceVolume": volume, "containerPath": path, "readOnly": False} for volume, path in volumes
+            ]
         if environment:
             # Free text, written inside jsonencode(...): escaped so that the container receives it exactly.
             container["environment"] = [
@@ -152,6 +164,7 @@ class FargateService(Construct):
             execution_role_arn=execution_role.arn,
             task_role_arn=task_role.arn,
             container_definitions=Fn.jsonencode([container]),
+            volume=[EcsTaskDefinitionVolume(name=volume) for volume, _ in volumes] or None,
         )
 
         discovery = ServiceDiscoveryService(

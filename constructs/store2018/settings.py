@@ -89,6 +89,11 @@ MAX_STATE_KEY_LENGTH = 1000
 # An ALB rule's path pattern: '/' then letters, digits and _-.$/~'@:+&*? (AWS also takes '"', refused here).
 PATH_PATTERN = re.compile(r"/[A-Za-z0-9_.$/~'@:+&*?-]{0,127}")
 # Images whose registry is ECR need repository-scoped pull permissions on the execution role.
+# The state bucket name in the shipped environments.py: anyone could have created it.
+SHIPPED_STATE_BUCKET = "store2018-terraform-state"
+WRITABLE_PATH = re.compile(r"/[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
+# A region's own Availability Zone id (`usw2-az1`); Local/Wavelength Zone ids carry a location (`usw2-lax1-az1`).
+AZ_ID = re.compile(r"[a-z]{2,6}[0-9]{1,2}-az[0-9]{1,2}")
 ECR_IMAGE = re.compile(r"(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>.+)")
 
 
@@ -313,8 +318,15 @@ class EnvironmentSettings(Written):
     to 443. `None`: HTTP only."""
     dns_record_name: str | None = None
     """The alias record's name in `hosted_zone_id`, when that is set. `None`: `<name>-<environment>`."""
+    zone_ids: tuple[str, ...] = ()
+    """Availability Zone ids to pin the subnets to, one per `az_count`, in order (e.g. `("usw2-az1",
+    "usw2-az2")`; ids name the same zone in every account, names do not). Empty: the first `az_count`
+    zone names, sorted, of the zones that need no opt-in (Local and Wavelength Zones never), in every
+    state. To pin an existing environment, copy its subnets' `AvailabilityZoneId`s (nothing is replaced)."""
 
-    def validate(self, name: str, *, services: Mapping[str, ServiceSpec], region: str) -> ipaddress.IPv4Network:
+    def validate(
+        self, name: str, *, services: Mapping[str, ServiceSpec], region: str, az_count: int
+    ) -> ipaddress.IPv4Network:
         """Check the entry named `name`; returns its VPC range for the checks across environments."""
         where = f"ENVIRONMENTS[{name!r}]"
         check_types(self, where, skip=("services",))
@@ -386,6 +398,23 @@ class EnvironmentSettings(Written):
                 )
         if self.dns_record_name is not None:
             check_dns_label(f"{where}.dns_record_name", self.dns_record_name, "use e.g. 'store2018test'")
+        if self.zone_ids:
+            for zone_id in self.zone_ids:
+                if not AZ_ID.fullmatch(zone_id):
+                    fail(
+                        f"{where}.zone_ids",
+                        zone_id,
+                        "an Availability Zone id such as 'usw2-az1' (Local and Wavelength Zone ids, such as "
+                        "'usw2-lax1-az1', are refused: the subnets stay in the region's own zones)",
+                        "list them with `aws ec2 describe-availability-zones --query 'AvailabilityZones[].ZoneId'`",
+                    )
+            if len(set(self.zone_ids)) != len(self.zone_ids) or len(self.zone_ids) != az_count:
+                fail(
+                    f"{where}.zone_ids",
+                    self.zone_ids,
+                    f"exactly az_count ({az_count}) different zone ids, one per subnet pair, or () for none",
+                    "list one id per zone, each once",
+                )
         return net
 
     def record_name(self, environment: str, project: str) -> str:
@@ -426,6 +455,12 @@ class ServiceSpec(Written):
     """Target tracking on the tasks' average CPU."""
     requests_per_target: int = 1000
     """Target tracking on ALB requests per task (services behind the ALB)."""
+    read_only_root_filesystem: bool = False
+    """The container's root file system is read-only; it may write only under `writable_paths`. Off for
+    the course's images: nginx and supervisor write under /var/log, /var/lib/nginx and /run (README)."""
+    writable_paths: tuple[str, ...] = ()
+    """With `read_only_root_filesystem`: absolute paths that stay writable (each an empty volume on the
+    task's ephemeral storage), e.g. `("/tmp", "/var/log", "/var/lib/nginx", "/run")`."""
 
     @property
     def behind_load_balancer(self) -> bool:
@@ -508,6 +543,17 @@ class ServiceSpec(Written):
         if self.api_base_path is not None and not URL_PATH.fullmatch(self.api_base_path):
             fail(f"{where}.api_base_path", self.api_base_path, "a URL path starting with '/': at most 1024 printable "
                  "ASCII characters, no spaces", "use e.g. '/api'")  # fmt: skip
+        if self.writable_paths and not self.read_only_root_filesystem:
+            fail(f"{where}.writable_paths", self.writable_paths, "writable paths only with "
+                 "read_only_root_filesystem=True (everything is writable without it)",
+                 "set read_only_root_filesystem=True, or remove writable_paths")  # fmt: skip
+        for path in self.writable_paths:
+            if not WRITABLE_PATH.fullmatch(path) or {".", ".."} & set(path.split("/")) or len(path) > 255:
+                fail(f"{where}.writable_paths", path, "an absolute directory path of letters, digits and "
+                     "_.-/ (no '.' or '..' segment, no trailing '/'), at most 255 characters",
+                     "use e.g. '/tmp'")  # fmt: skip
+        if len(set(self.writable_paths)) != len(self.writable_paths):
+            fail(f"{where}.writable_paths", self.writable_paths, "each path once", "remove the duplicate")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -517,6 +563,19 @@ class Settings(Written):
     project: ProjectSettings
     environments: Mapping[str, EnvironmentSettings]
     services: Mapping[str, ServiceSpec]
+
+    def warnings(self) -> list[str]:
+        """Valid settings a user should still change (printed by every synthesis)."""
+        found = []
+        bucket = self.project.state_backend.bucket
+        if bucket == SHIPPED_STATE_BUCKET:
+            found.append(
+                f"StateBackendSettings.bucket = {bucket!r} is the name this project ships with: S3 bucket names "
+                "are global, so anyone may have taken it (then `terraform init` fails, or state goes to a "
+                "stranger's bucket if its policy lets you write). Fix: set a name of your own in "
+                "constructs/store2018/environments.py, e.g. 'store2018-state-<account id>', and `make synth`."
+            )
+        return found
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -627,7 +686,9 @@ class Settings(Written):
                         "an EnvironmentSettings(...)",
                         "declare the entry with EnvironmentSettings(vpc_cidr=...)",
                     )
-                net = env.validate(name, services=self.services, region=self.project.region)
+                net = env.validate(
+                    name, services=self.services, region=self.project.region, az_count=self.project.az_count
+                )
                 self._check_name_lengths(name)
                 for other, other_net in networks.items():
                     if net.overlaps(other_net):

@@ -19,6 +19,7 @@ from store2018.load_balancer import LoadBalancer
 from store2018.network import Network
 from store2018.service import FargateService, LoadBalancerAttachment
 from store2018.settings import Settings
+from store2018.state_bucket import state_key_alias
 from store2018.workspace import WorkspaceSelection
 
 # S3-native state locking (`use_lockfile`) needs Terraform 1.10 or newer.
@@ -38,6 +39,8 @@ class Store2018Stack(TerraformStack):
             key=backend.key,
             region=backend.region,
             encrypt=True,
+            # The bootstrap's key: without a key id, `encrypt` asks S3 for SSE-S3 (AES256) on every write.
+            kms_key_id=state_key_alias(settings),
             workspace_key_prefix=backend.workspace_key_prefix,
         )
         # cdktf 0.21's S3Backend has no `use_lockfile`; DynamoDB locking is deprecated by Terraform.
@@ -66,6 +69,7 @@ class Store2018Stack(TerraformStack):
             workspace=workspace,
             az_count=project.az_count,
             app_ports=[spec.container_port for spec in exposed.values()],
+            service_ports=[spec.container_port for spec in services.values()],
             flow_logs_trust_policy=service_trust_policy(
                 self, "flow_logs_trust", service="vpc-flow-logs.amazonaws.com", account_id=account.account_id
             ),

@@ -4,9 +4,14 @@ It replaces the course's click-in-the-console step. Apply it once per account, b
 stack's `terraform init`. Its own state is local (it cannot live in the bucket it creates), at a
 relative path outside `terraform/`: `state-bootstrap/terraform.tfstate` in the project.
 
+The state is encrypted with a customer-managed KMS key of its own (rotated yearly), the bucket's
+default and the key the main stack's backend names (`kms_key_id`, by its alias `state_key_alias`):
+with `encrypt = true` and no key id the backend would ask S3 for SSE-S3 (AES256) on every write.
+
 The bucket refuses deletion twice over: `prevent_destroy` stops Terraform from planning it, and
 `force_destroy = false` stops AWS from deleting it while it holds state. Lifting both is a
-deliberate act (README, "State bootstrap"): an override file beside the synthesis.
+deliberate act (README, "State bootstrap"): an override file beside the synthesis. The key has
+`prevent_destroy` too: without it the state cannot be read.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
+from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
+from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
@@ -50,6 +57,13 @@ from store2018.settings import Settings
 BOOTSTRAP_STATE_PATH = "../../../state-bootstrap/terraform.tfstate"
 # Old state versions are kept this long: enough to roll back a bad apply, not forever.
 NONCURRENT_VERSION_DAYS = 90
+# A deleted key can be restored for this long (AWS's maximum).
+KEY_DELETION_WINDOW_DAYS = 30
+
+
+def state_key_alias(settings: Settings) -> str:
+    """The state key's alias, in the backend's region: what the main stack's backend names."""
+    return f"alias/{settings.project.name}-terraform-state"
 
 
 class StateBootstrapStack(TerraformStack):
@@ -68,6 +82,17 @@ class StateBootstrapStack(TerraformStack):
                                              "ManagedBy": "cdktf"})
             ],
         )  # fmt: skip
+
+        key = KmsKey(
+            self,
+            "state_key",
+            description=f"Terraform state of {settings.project.name} (S3 bucket {backend.bucket})",
+            enable_key_rotation=True,
+            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
+            # No policy: AWS's default key policy, under which the account's IAM policies decide who may use it.
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
+        )
+        KmsAlias(self, "state_key_alias", name=state_key_alias(settings), target_key_id=key.key_id)
 
         bucket = S3Bucket(
             self,
@@ -88,11 +113,10 @@ class StateBootstrapStack(TerraformStack):
             bucket=bucket.id,
             rule=[
                 S3BucketServerSideEncryptionConfigurationRuleA(
-                    # SSE-KMS with the AWS-managed key (no key to pay for or keep); the bucket key
-                    # keeps KMS requests, and their cost, low.
+                    # SSE-KMS with the state key; the bucket key keeps KMS requests, and their cost, low.
                     apply_server_side_encryption_by_default=(
                         S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                            sse_algorithm="aws:kms"
+                            sse_algorithm="aws:kms", kms_master_key_id=key.arn
                         )
                     ),
                     bucket_key_enabled=True,
@@ -157,3 +181,4 @@ class StateBootstrapStack(TerraformStack):
 
         TerraformOutput(self, "bucket_name", value=bucket.bucket, description="The main stack's state bucket")
         TerraformOutput(self, "bucket_arn", value=bucket.arn)
+        TerraformOutput(self, "state_key_arn", value=key.arn, description="The KMS key encrypting the state")

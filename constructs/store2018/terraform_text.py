@@ -84,6 +84,7 @@ TREATMENTS: Mapping[str, Treatment] = {
     "EnvironmentSettings.alb_access_logs_bucket": _CHECKED_TEMPLATE,
     "EnvironmentSettings.certificate_arn": _CHECKED_TEMPLATE,
     "EnvironmentSettings.dns_record_name": _CHECKED_TEMPLATE,
+    "EnvironmentSettings.zone_ids": _CHECKED_TEMPLATE,
     "EnvironmentSettings.services": _CHECKED_TEMPLATE,  # catalog names
     "ServiceOverrides.image_tag": _CHECKED_TEMPLATE,
     "ServiceSpec.image": _CHECKED_EXPRESSION,
@@ -93,6 +94,7 @@ TREATMENTS: Mapping[str, Treatment] = {
     "ServiceSpec.api_base_path": _ESCAPED_EXPRESSION,  # in the callers' URLs
     "ServiceSpec.api_base_variables": _CHECKED_EXPRESSION,
     "ServiceSpec.public_paths": _CHECKED_TEMPLATE,
+    "ServiceSpec.writable_paths": _CHECKED_EXPRESSION,  # volume names and mount points in the containers
 }
 
 

@@ -67,6 +67,8 @@ class EnvironmentValues:
     certificate_arn: str
     https_enabled: bool
     dns_record_name: str
+    zone_ids: tuple[str, ...]
+    zones_pinned: bool
     capacity: CapacityValues
     services: Mapping[str, ServiceValues]
 
@@ -91,6 +93,8 @@ class EnvironmentValues:
             certificate_arn=env.certificate_arn or "",
             https_enabled=env.certificate_arn is not None,
             dns_record_name=env.record_name(name, settings.project.name),
+            zone_ids=env.zone_ids,
+            zones_pinned=bool(env.zone_ids),
             capacity=CapacityValues(
                 fargate_base=env.capacity.fargate_base,
                 fargate_weight=env.capacity.fargate_weight,

@@ -1,0 +1,135 @@
+"""The upgrade: a deployment made from the previous main's synthesis takes this synthesis without
+replacing anything that holds traffic or data.
+
+The previous main's `terraform/` (read from git at UPGRADE_BASE) is applied into an emulator (the
+bootstrap, then every workspace), then this synthesis is planned over it: no subnet, NAT gateway,
+Elastic IP, VPC, load balancer, target group, ECS service, Cloud Map resource, state bucket or
+key is replaced or destroyed. Then it is applied, a re-plan is empty, and the state objects,
+rewritten by that apply, are encrypted with the state key. Move UPGRADE_BASE to the commit that
+last landed on main whenever a change lands.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import IN_CI, SETTINGS
+
+from local.deploy import LocalDeployment, workspaces
+from local.emulated import BOOTSTRAP_STACK_DIR, ROOT, SYNTH_STACK_DIR, MotoServer, TerraformWorkdir
+
+pytestmark = [pytest.mark.terraform, pytest.mark.xdist_group("upgrade")]
+
+#: The main this change builds on (issue 12's last commit).
+UPGRADE_BASE = "a013a59d5143bb7cabd590061751e1144fb2734f"
+# Resources whose replacement would cut traffic, lose data or move the network.
+MUST_STAY = (
+    "aws_vpc", "aws_subnet", "aws_nat_gateway", "aws_eip", "aws_internet_gateway", "aws_lb", "aws_lb_listener",
+    "aws_lb_target_group", "aws_ecs_cluster", "aws_ecs_service", "aws_service_discovery_private_dns_namespace",
+    "aws_service_discovery_service", "aws_s3_bucket", "aws_kms_key",
+)  # fmt: skip
+
+
+def previous_synthesis(folder: Path) -> Path:
+    """The previous main's stacks, as committed at UPGRADE_BASE (`<folder>/stacks/<name>/cdk.tf.json`)."""
+    for stack in ("bootstrap", "store2018"):
+        shown = subprocess.run(
+            ["git", "show", f"{UPGRADE_BASE}:terraform/stacks/{stack}/cdk.tf.json"],
+            cwd=ROOT, capture_output=True, text=True,
+        )  # fmt: skip
+        if shown.returncode != 0:
+            reason = f"the upgrade base {UPGRADE_BASE} is not in this clone's history: {shown.stderr.strip()}"
+            if IN_CI:
+                pytest.fail(reason)
+            pytest.skip(reason)
+        (folder / "stacks" / stack).mkdir(parents=True)
+        (folder / "stacks" / stack / "cdk.tf.json").write_text(shown.stdout)
+    return folder / "stacks"
+
+
+@dataclass
+class Upgrade:
+    server: MotoServer
+    deployment: LocalDeployment
+    bootstrap_changes: list[dict[str, Any]]
+    plans: dict[str, dict[str, Any]]
+    workdir: TerraformWorkdir
+
+
+def changes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in plan.get("resource_changes", []) if c["change"]["actions"] not in (["no-op"], ["read"])]
+
+
+@pytest.fixture(scope="module")
+def upgrade(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upgrade]:
+    folder = tmp_path_factory.mktemp("upgrade")
+    previous = previous_synthesis(folder / "previous")
+    server = MotoServer(folder / "emulator.log")
+    deployment = LocalDeployment(folder / "work", server, echo=lambda prefix: lambda line: None)
+    try:
+        with TerraformWorkdir(previous / "bootstrap", folder / "work" / "bootstrap", server) as old_bootstrap:
+            old_bootstrap.run("apply", "-auto-approve", "-input=false", timeout=900)
+        with TerraformWorkdir(previous / "store2018", folder / "work" / "store2018", server,
+                              create_state_bucket=False) as old:  # fmt: skip
+            deployment.apply_all(list(read_workspaces(previous / "store2018")), old)
+
+        with TerraformWorkdir(BOOTSTRAP_STACK_DIR, folder / "work" / "bootstrap", server) as bootstrap:
+            bootstrap.run("plan", "-input=false", "-out=upgrade.tfplan")
+            bootstrap_plan = json.loads(bootstrap.run("show", "-json", "upgrade.tfplan").output)
+            bootstrap.run("apply", "-input=false", "upgrade.tfplan", timeout=900)
+        workdir = TerraformWorkdir(SYNTH_STACK_DIR, folder / "work" / "store2018", server, create_state_bucket=False)
+        plans = {ws: workdir.plan_json(ws) for ws in workspaces()}
+        yield Upgrade(server, deployment, changes(bootstrap_plan), plans, workdir)
+        workdir.close()
+    finally:
+        server.stop()
+
+
+def read_workspaces(stack_dir: Path) -> list[str]:
+    return list(json.loads((stack_dir / "cdk.tf.json").read_text())["locals"]["environments"])
+
+
+def summary(found: list[dict[str, Any]]) -> list[str]:
+    return sorted(f"{'/'.join(c['change']['actions'])} {c['address']}" for c in found)
+
+
+def test_the_bootstrap_upgrade_keeps_the_bucket(upgrade: Upgrade) -> None:
+    print("\nbootstrap upgrade:\n  " + "\n  ".join(summary(upgrade.bootstrap_changes)))
+    assert [c for c in upgrade.bootstrap_changes if "delete" in c["change"]["actions"]] == []
+    created = {c["type"] for c in upgrade.bootstrap_changes if c["change"]["actions"] == ["create"]}
+    assert {"aws_kms_key", "aws_kms_alias"} <= created
+
+
+@pytest.mark.parametrize("workspace", sorted(SETTINGS.environments))
+def test_nothing_that_holds_traffic_or_data_is_replaced(upgrade: Upgrade, workspace: str) -> None:
+    found = changes(upgrade.plans[workspace])
+    print(f"\nupgrade plan of {workspace}:\n  " + "\n  ".join(summary(found)))
+    replaced_or_destroyed = [c for c in found if "delete" in c["change"]["actions"]]
+    assert [c["address"] for c in replaced_or_destroyed if c["type"] in MUST_STAY] == []
+    # What may go: the tasks' old wide-open rules, replaced by narrow ones.
+    assert {c["type"] for c in replaced_or_destroyed} <= {
+        "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule",
+    }, summary(replaced_or_destroyed)  # fmt: skip
+    subnets = [c for c in found if c["type"] == "aws_subnet"]
+    assert subnets == []  # the zone lookup changed; the zones did not
+
+
+def test_after_the_upgrade_the_state_is_encrypted_with_the_state_key(upgrade: Upgrade) -> None:
+    applied = upgrade.deployment.apply_all(workspaces(), upgrade.workdir)
+    assert set(applied) == set(workspaces())
+    for workspace in workspaces():
+        replan = upgrade.workdir.run("plan", "-input=false", "-detailed-exitcode", check=False, workspace=workspace)
+        assert replan.returncode == 0, replan.output
+    s3 = upgrade.server.client("s3")
+    state = SETTINGS.project.state_backend
+    key_arn = upgrade.server.client("kms").describe_key(KeyId="alias/store2018-terraform-state")["KeyMetadata"]["Arn"]
+    for workspace in workspaces():
+        head = s3.head_object(Bucket=state.bucket, Key=f"{state.workspace_key_prefix}/{workspace}/{state.key}")
+        assert head["ServerSideEncryption"] == "aws:kms"
+        assert head["SSEKMSKeyId"] in (key_arn, "alias/store2018-terraform-state"), head
