@@ -228,9 +228,9 @@ def aws_env() -> int:
         print("no emulator is running (make local-up)", file=sys.stderr)
         return 1
     emulator, _ = found
-    print(f"export AWS_ACCESS_KEY_ID={emulator.credentials.access_key_id} "
+    print(f"unset AWS_PROFILE AWS_SESSION_TOKEN; export AWS_ACCESS_KEY_ID={emulator.credentials.access_key_id} "
           f"AWS_SECRET_ACCESS_KEY={emulator.credentials.secret_access_key} AWS_ENDPOINT_URL={emulator.url} "
-          "AWS_DEFAULT_REGION=us-west-2 AWS_PROFILE= NO_PROXY=127.0.0.1")  # fmt: skip
+          "AWS_DEFAULT_REGION=us-west-2 NO_PROXY=127.0.0.1")  # fmt: skip
     return 0
 
 

@@ -219,6 +219,7 @@ class MotoServer(EmulatorEndpoint):
              str(self.credentials_file), "--idle-minutes", str(idle_minutes), "--max-minutes", str(max_minutes)],
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            env=sealed_environment(),  # moto imports botocore: an exported AWS_PROFILE must not reach it
             start_new_session=detached,  # a detached emulator outlives the command that started it
         )  # fmt: skip
         self.pid = self._process.pid

@@ -45,10 +45,11 @@ class Deployed:
 
 @contextlib.contextmanager
 def users_shell(home: Path) -> Iterator[None]:
-    """The environment of a user with real-looking credentials and a proxy of their own exported (the
-    proxy refuses every connection: anything sent through it would fail the deploy)."""
+    """The environment of a user with credentials, a profile and a proxy of their own exported. The
+    profile is missing from the config file, so anything that reads it fails at once (botocore in the
+    emulator, the provider's SDK); the proxy refuses every connection."""
     config = home / "aws-config"
-    config.write_text("[profile production-admin]\naws_access_key_id = AKIAREALKEY\naws_secret_access_key = real\n")
+    config.write_text("[profile someone-else]\naws_access_key_id = AKIAREALKEY\naws_secret_access_key = real\n")
     proxy = "http://127.0.0.1:9"
     exported = {"AWS_PROFILE": "production-admin", "AWS_CONFIG_FILE": str(config), "AWS_ACCESS_KEY_ID": "AKIAREALKEY",
                 "AWS_SECRET_ACCESS_KEY": "real", "HTTPS_PROXY": proxy, "no_proxy": ""}  # fmt: skip
@@ -67,11 +68,11 @@ def users_shell(home: Path) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def deployed(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     """A fresh emulator of its own (the session's `moto` is only used for its readiness checks)."""
-    server = MotoServer(tmp_path_factory.mktemp("e2e-moto") / "emulator.log")
-    deployment = LocalDeployment(tmp_path_factory.mktemp("e2e") / "work", server, echo=quiet)
     seconds = {}
-    # Deployed from a shell with a production profile and a proxy exported: neither is used.
+    # Started and deployed from a shell with a production profile and a proxy exported: neither is used.
     with users_shell(tmp_path_factory.mktemp("home")):
+        server = MotoServer(tmp_path_factory.mktemp("e2e-moto") / "emulator.log")
+        deployment = LocalDeployment(tmp_path_factory.mktemp("e2e") / "work", server, echo=quiet)
         started = time.monotonic()
         deployment.bootstrap()
         seconds["bootstrap"] = time.monotonic() - started
