@@ -7,7 +7,7 @@
 `up`: start the emulator on 127.0.0.1 (a free port, its own process, left running for
 inspection; it stops itself after --idle-minutes without a request), synthesise, apply the state
 bootstrap stack (the S3 state bucket), initialise the main stack against the emulator from a
-working copy outside `terraform/` (override files beside the copy: endpoints, mock credentials,
+working copy outside `terraform/` (an override file beside the copy: endpoints, the run's key,
 the mirrored provider version), then create, select and apply every workspace. Re-running
 converges; if the emulator was restarted meanwhile, it bootstraps again.
 
@@ -16,10 +16,10 @@ deliberately (override files in the working copies, for the destroy's runs only)
 workspace and the bootstrap, and stop the emulator.
 
 `terraform WORKSPACE ARGS...`: Terraform in the main stack's working copy, against the running
-emulator (the override files exist only while a command runs). `aws-env`: shell exports for the
-AWS CLI against the emulator (its key, its endpoint).
+emulator (the override files exist only while a command runs). `aws ARGS...`: the AWS CLI against
+the emulator, with its key and endpoint and nothing of the caller's AWS settings.
 
-Everything lives in `.local/` (git-ignored; the emulator's key mode 0600). The emulator answers
+Everything lives in `.local/` (git-ignored, mode 0700: the working copies hold the run's key). The emulator answers
 only requests signed with that key. What it proves and what it does not: README, "Local deploy".
 """
 
@@ -51,6 +51,8 @@ from local.emulated import (
     emulator_answers,
     missing_tools,
     read_synthesis,
+    seal_this_process,
+    sealed_environment,
 )
 
 LOCAL_DIR = ROOT / ".local"
@@ -167,7 +169,8 @@ def start_emulator(idle_minutes: float) -> EmulatorEndpoint:
     """A new emulator, detached from this command. Its old working copies refer to a world that is
     gone: they are removed, so that the bootstrap runs again."""
     shutil.rmtree(LOCAL_DIR / "work", ignore_errors=True)
-    LOCAL_DIR.mkdir(exist_ok=True)
+    LOCAL_DIR.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(LOCAL_DIR, 0o700)  # the working copies and the emulator's log folder hold the run's key
     server = MotoServer(EMULATOR_LOG, idle_minutes=idle_minutes, max_minutes=MAX_MINUTES, detached=True)
     EMULATOR_RECORD.write_text(json.dumps({"url": server.url, "pid": server.pid, "started": time.time()}))
     return server
@@ -211,9 +214,8 @@ def up(idle_minutes: float) -> int:
         f"""
 The emulator at {emulator.url} answers only requests signed with this run's key ({EMULATOR_CREDENTIALS},
 mode 0600); its /moto-api/ control endpoints are closed. Inspect it through the AWS APIs:
-  eval "$(python -m local.deploy aws-env)"     # the key and endpoint, for this shell only
-  aws --no-verify-ssl ecs list-services --cluster staging-store2018-cluster
-  aws --no-verify-ssl elbv2 describe-load-balancers
+  python -m local.deploy aws ecs list-services --cluster staging-store2018-cluster
+  python -m local.deploy aws elbv2 describe-load-balancers
 Terraform against it (override files exist only while the command runs):
   python -m local.deploy terraform staging state list
 Tear down: make local-down"""
@@ -221,17 +223,21 @@ Tear down: make local-down"""
     return 0
 
 
-def aws_env() -> int:
-    """Shell exports for the AWS CLI against the running emulator (AWS CLI v2 reads AWS_ENDPOINT_URL)."""
+def aws_cli(args: list[str]) -> int:
+    """The AWS CLI against the running emulator: its key and endpoint, the sealed environment (none of the
+    caller's profiles, credentials, endpoints or proxies), so that no call can go to AWS."""
     found = running_emulator()
     if not found:
-        print("no emulator is running (make local-up)", file=sys.stderr)
+        print("no emulator is running (make local-up): nothing to ask", file=sys.stderr)
+        return 1
+    if shutil.which("aws") is None:
+        print("the AWS CLI (v2) is not on PATH: https://docs.aws.amazon.com/cli/", file=sys.stderr)
         return 1
     emulator, _ = found
-    print(f"unset AWS_PROFILE AWS_SESSION_TOKEN; export AWS_ACCESS_KEY_ID={emulator.credentials.access_key_id} "
-          f"AWS_SECRET_ACCESS_KEY={emulator.credentials.secret_access_key} AWS_ENDPOINT_URL={emulator.url} "
-          "AWS_DEFAULT_REGION=us-west-2 NO_PROXY=127.0.0.1")  # fmt: skip
-    return 0
+    env = {**sealed_environment(), "AWS_ACCESS_KEY_ID": emulator.credentials.access_key_id,
+           "AWS_SECRET_ACCESS_KEY": emulator.credentials.secret_access_key, "AWS_DEFAULT_REGION": "us-west-2",
+           "PYTHONWARNINGS": "ignore:Unverified HTTPS request"}  # fmt: skip
+    return subprocess.run(["aws", "--endpoint-url", emulator.url, "--no-verify-ssl", *args], env=env).returncode
 
 
 def terraform(workspace: str, args: list[str]) -> int:
@@ -276,19 +282,21 @@ def main() -> int:
     up_parser = sub.add_parser("up", help="deploy both workspaces into a local emulator")
     up_parser.add_argument("--idle-minutes", type=float, default=IDLE_MINUTES)
     sub.add_parser("down", help="destroy everything and stop the emulator")
-    sub.add_parser("aws-env", help="print shell exports for the AWS CLI against the running emulator")
+    aws_parser = sub.add_parser("aws", help="run the AWS CLI against the running emulator")
+    aws_parser.add_argument("args", nargs=argparse.REMAINDER)
     tf_parser = sub.add_parser("terraform", help="run Terraform in a workspace against the running emulator")
     tf_parser.add_argument("workspace")
     tf_parser.add_argument("args", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     # SIGTERM as an exception, like SIGINT: `finally` blocks remove this run's override files.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    seal_this_process()  # none of the caller's AWS settings or proxies, here or in any child
     if args.command == "up":
         return up(args.idle_minutes)
     if args.command == "down":
         return down()
-    if args.command == "aws-env":
-        return aws_env()
+    if args.command == "aws":
+        return aws_cli(args.args)
     return terraform(args.workspace, args.args)
 
 

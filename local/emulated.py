@@ -18,6 +18,7 @@ applied.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import secrets
@@ -46,34 +47,42 @@ EMULATED_SERVICES = (
     "applicationautoscaling", "cloudwatch", "cloudwatchlogs", "ec2", "ecs", "elbv2", "iam", "route53",
     "kms", "s3", "servicediscovery", "sts",
 )  # fmt: skip
-# The provider endpoint each resource type and data source of the synthesis calls (by type-name
-# prefix, longest first); None: computed by the provider itself, no call. A type not listed here
-# fails tests/test_emulator.py, so a new one cannot fall through to a real endpoint unnoticed.
-ENDPOINT_OF_TYPE = {
-    "aws_appautoscaling_": "applicationautoscaling",
-    "aws_availability_zones": "ec2",
+# The provider endpoint each resource type and data source of the synthesis calls, by exact type
+# name; None: computed by the provider itself, no call. A type not listed here fails
+# tests/test_emulator.py, so a new one cannot fall through to a real endpoint unnoticed.
+_EC2_TYPES = (
+    "aws_availability_zones", "aws_default_security_group", "aws_eip", "aws_flow_log", "aws_internet_gateway",
+    "aws_nat_gateway", "aws_route", "aws_route_table", "aws_route_table_association", "aws_security_group",
+    "aws_subnet", "aws_vpc", "aws_vpc_security_group_egress_rule", "aws_vpc_security_group_ingress_rule",
+)  # fmt: skip
+ENDPOINT_OF_TYPE: dict[str, str | None] = {
+    **dict.fromkeys(_EC2_TYPES, "ec2"),
+    **dict.fromkeys(("aws_appautoscaling_policy", "aws_appautoscaling_target"), "applicationautoscaling"),
     "aws_caller_identity": "sts",
-    "aws_cloudwatch_log_": "cloudwatchlogs",
-    "aws_cloudwatch_metric_alarm": "cloudwatch",
-    "aws_default_security_group": "ec2",
-    "aws_ecs_": "ecs",
-    "aws_eip": "ec2",
-    "aws_flow_log": "ec2",
+    "aws_cloudwatch_log_group": "cloudwatchlogs",
+    **dict.fromkeys(
+        ("aws_ecs_cluster", "aws_ecs_cluster_capacity_providers", "aws_ecs_service", "aws_ecs_task_definition"), "ecs"
+    ),
+    **dict.fromkeys(("aws_iam_role", "aws_iam_role_policy"), "iam"),
     "aws_iam_policy_document": None,
-    "aws_iam_": "iam",
-    "aws_internet_gateway": "ec2",
-    "aws_kms_": "kms",
-    "aws_lb": "elbv2",
-    "aws_nat_gateway": "ec2",
-    "aws_route53_": "route53",
-    "aws_route_table": "ec2",
-    "aws_route": "ec2",
-    "aws_s3_": "s3",
-    "aws_security_group": "ec2",
-    "aws_service_discovery_": "servicediscovery",
-    "aws_subnet": "ec2",
-    "aws_vpc_security_group_": "ec2",
-    "aws_vpc": "ec2",
+    **dict.fromkeys(("aws_kms_alias", "aws_kms_key"), "kms"),
+    **dict.fromkeys(("aws_lb", "aws_lb_listener", "aws_lb_listener_rule", "aws_lb_target_group"), "elbv2"),
+    "aws_route53_record": "route53",
+    **dict.fromkeys(
+        (
+            "aws_s3_bucket",
+            "aws_s3_bucket_lifecycle_configuration",
+            "aws_s3_bucket_ownership_controls",
+            "aws_s3_bucket_policy",
+            "aws_s3_bucket_public_access_block",
+            "aws_s3_bucket_server_side_encryption_configuration",
+            "aws_s3_bucket_versioning",
+        ),
+        "s3",
+    ),
+    **dict.fromkeys(
+        ("aws_service_discovery_private_dns_namespace", "aws_service_discovery_service"), "servicediscovery"
+    ),
 }
 # Hard cap on the emulator's life, so that a crashed test run cannot leave it running.
 MOTO_MAX_SECONDS = 1800
@@ -113,10 +122,7 @@ def free_port() -> int:
 
 def endpoint_of(resource_type: str) -> str | None:
     """The provider endpoint a resource type or data source calls (ENDPOINT_OF_TYPE); KeyError if unknown."""
-    for prefix in sorted(ENDPOINT_OF_TYPE, key=len, reverse=True):
-        if resource_type.startswith(prefix):
-            return ENDPOINT_OF_TYPE[prefix]
-    raise KeyError(resource_type)
+    return ENDPOINT_OF_TYPE[resource_type]
 
 
 @dataclass(frozen=True)
@@ -149,7 +155,8 @@ _dead_proxy_socket: socket.socket | None = None
 
 def dead_proxy() -> str:
     """A proxy URL on 127.0.0.1 that refuses every connection: a port this process holds bound but
-    never listens on (so nothing else can take it while we run)."""
+    never listens on (so nothing else can take it while this process runs; the Terraform it starts
+    runs no longer than it does)."""
     global _dead_proxy_socket
     if _dead_proxy_socket is None:
         _dead_proxy_socket = socket.socket()
@@ -158,8 +165,10 @@ def dead_proxy() -> str:
 
 
 def sealed_environment(base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for Terraform against the emulator: no AWS_*/TF_* variables and no proxy of the
-    user's, and the dead proxy for everything but loopback (Go's HTTP client never proxies loopback)."""
+    """The environment for anything that talks to the emulator (Terraform, moto, boto3): no AWS_*/TF_*
+    variables of the user's, no AWS config or credentials file (a default profile's settings, such as
+    FIPS endpoints, would apply), no proxy of theirs, and the dead proxy for everything but loopback
+    (Go's HTTP client never proxies loopback; Python's honours NO_PROXY)."""
     proxy_names = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
     env = {
         k: v
@@ -167,8 +176,16 @@ def sealed_environment(base: dict[str, str] | None = None) -> dict[str, str]:
         if not k.startswith(("AWS_", "TF_")) and k.lower() not in proxy_names
     }
     proxy = dead_proxy()
-    env.update(HTTPS_PROXY=proxy, HTTP_PROXY=proxy, NO_PROXY="127.0.0.1", AWS_EC2_METADATA_DISABLED="true")
+    env.update(HTTPS_PROXY=proxy, HTTP_PROXY=proxy, NO_PROXY="127.0.0.1", AWS_EC2_METADATA_DISABLED="true",
+               AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)  # fmt: skip
     return env
+
+
+def seal_this_process() -> None:
+    """Make this process's own environment sealed (its boto3 clients, and every child it starts)."""
+    sealed = sealed_environment()
+    os.environ.clear()
+    os.environ.update(sealed)
 
 
 class EmulatorEndpoint:
@@ -262,6 +279,11 @@ class TerraformResult:
 
 OVERRIDE_SUFFIX = "_override.tf.json"
 LEFTOVERS = "leftover-overrides"
+RUN_LOCK = ".run.lock"
+
+
+class WorkdirBusy(RuntimeError):
+    """Another command is using the working copy."""
 
 
 class TerraformWorkdir:
@@ -286,10 +308,37 @@ class TerraformWorkdir:
         self.path = workdir
         self.moto = moto
         self.synthesised = read_synthesis(stack_dir)
+        self._written: list[Path] = []
+        # Private: Terraform keeps the backend's settings, the run's key included, in .terraform/ and plans.
         workdir.mkdir(parents=True, exist_ok=True)
+        os.chmod(workdir, 0o700)
+        self._lock = self._take_lock()
+        try:
+            self._prepare(stack_dir, create_state_bucket, report)
+        except BaseException:
+            self.close()
+            raise
+
+    def _take_lock(self) -> Any:
+        """One command per working copy: a second one would take the first one's override files for leftovers."""
+        handle = (self.path / RUN_LOCK).open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise WorkdirBusy(f"another command (pid {holder}) is using {self.path}; wait for it to end") from None
+        handle.truncate(0)
+        handle.write(str(os.getpid()))
+        handle.flush()
+        return handle
+
+    def _prepare(self, stack_dir: Path, create_state_bucket: bool, report: Callable[[str], None] | None) -> None:
+        workdir = self.path
+        moto = self.moto
         self.leftovers = self._set_aside_leftovers(report or (lambda line: print(line, file=sys.stderr)))
         shutil.copy2(stack_dir / "cdk.tf.json", workdir / "cdk.tf.json")
-        self._written: list[Path] = []
         self._write_override("emulator", self.emulator_override())
         rc = workdir / "terraformrc"
         rc.write_text("")  # no user CLI configuration, no warning about a missing one
@@ -355,10 +404,12 @@ class TerraformWorkdir:
         return override
 
     def _set_aside_leftovers(self, report: Callable[[str], None]) -> list[Path]:
-        """Override files a killed run left behind (lifted protections, a frozen table...) are moved
-        to `leftover-overrides/` and reported: never applied by a later run."""
+        """Configuration files a killed run left behind (override files with lifted protections, a
+        frozen table...; any `.tf` or `.tf.json` but the synthesis) are moved to `leftover-overrides/`
+        and reported: never applied by a later run. (The run lock is held: no live run's files.)"""
         moved = []
-        for leftover in sorted(self.path.glob(f"*{OVERRIDE_SUFFIX}")):
+        found = {*self.path.glob("*.tf"), *self.path.glob("*.tf.json")} - {self.path / "cdk.tf.json"}
+        for leftover in sorted(found):
             target = self.path / LEFTOVERS / f"{leftover.name}.{time.strftime('%Y%m%dT%H%M%S')}"
             target.parent.mkdir(exist_ok=True)
             leftover.rename(target)
@@ -390,10 +441,12 @@ class TerraformWorkdir:
             self._written.remove(path)
 
     def close(self) -> None:
-        """Remove the override files this run wrote: nothing of it applies to a later run."""
+        """Remove the override files this run wrote (nothing of it applies to a later run); release the lock."""
         for path in self._written:
             path.unlink(missing_ok=True)
         self._written.clear()
+        if not self._lock.closed:
+            self._lock.close()
 
     def __enter__(self) -> TerraformWorkdir:
         return self

@@ -227,12 +227,14 @@ def serve(port: int, access_key_id: str, idle_seconds: float, max_seconds: float
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    app = Sealed(DomainDispatcherApplication(create_backend_app), access_key_id)
+    moto_app = DomainDispatcherApplication(create_backend_app)
     last_request = [time.monotonic()]
 
-    def tracked(environ: dict[str, Any], start_response: Any) -> Any:
-        last_request[0] = time.monotonic()
-        return app(environ, start_response)
+    def served(environ: dict[str, Any], start_response: Any) -> Any:
+        last_request[0] = time.monotonic()  # only signed requests keep the emulator alive
+        return moto_app(environ, start_response)
+
+    tracked = Sealed(served, access_key_id)
 
     # HTTPS with a throw-away self-signed certificate: the state bucket's policy refuses requests
     # without TLS (aws:SecureTransport), and moto enforces bucket policies. Clients skip verification.

@@ -39,7 +39,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local.emulated import ROOT, SYNTH_STACK_DIR, MotoServer, TerraformWorkdir, missing_tools, read_synthesis
+from local.emulated import (
+    ROOT,
+    SYNTH_STACK_DIR,
+    MotoServer,
+    TerraformWorkdir,
+    missing_tools,
+    read_synthesis,
+    seal_this_process,
+)
 
 CHECKOV = ROOT / ".checkov" / "bin" / "checkov"
 SKIPS_FILE = ROOT / "security" / "checkov-skips.toml"
@@ -207,6 +215,7 @@ def main() -> int:
     if not CHECKOV.exists():
         print(f"{CHECKOV} is missing: run `make scan`, which installs it", file=sys.stderr)
         return 2
+    seal_this_process()  # the plans' emulator, Terraform and boto3: none of the caller's AWS settings
     table = environments()
     skips = load_skips(table=table)
     used: Used = set()

@@ -19,12 +19,14 @@ import pytest
 from _pytest.nodeid import NodeId
 
 import toolchain
-from local.emulated import ROOT, SYNTH_STACK_DIR, MotoServer, TerraformWorkdir, missing_tools
+from local.emulated import ROOT, SYNTH_STACK_DIR, MotoServer, TerraformWorkdir, missing_tools, seal_this_process
 from store2018.loading import load_settings
 from store2018.settings import EnvironmentSettings, ServiceSpec, Settings, StateBackendSettings
 
 # Before any test module imports cdktf (it starts jsii's Node kernel): the imports above start nothing.
 toolchain.start()
+# The tests' boto3 clients and everything they start: none of the caller's AWS settings or proxies.
+seal_this_process()
 
 IN_CI = os.environ.get("CI") == "true"
 

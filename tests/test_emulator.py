@@ -15,6 +15,7 @@ import ssl
 import stat
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from local.emulated import (
     SYNTH_STACK_DIR,
     MotoServer,
     TerraformWorkdir,
+    WorkdirBusy,
     dead_proxy,
     endpoint_of,
     planned_resources,
@@ -125,10 +127,13 @@ def test_the_user_environment_cannot_reach_aws() -> None:
         "PATH": "/usr/bin",
     }
     env = sealed_environment(users)
-    assert not {k for k in env if k.startswith("AWS_") and k != "AWS_EC2_METADATA_DISABLED"}
+    assert {k for k in env if k.startswith("AWS_")} == {
+        "AWS_EC2_METADATA_DISABLED", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+    }  # fmt: skip
     assert "TF_CLI_CONFIG_FILE" not in env
     assert env["HTTPS_PROXY"] == env["HTTP_PROXY"] == dead_proxy()
     assert env["NO_PROXY"] == "127.0.0.1"
+    assert env["AWS_CONFIG_FILE"] == env["AWS_SHARED_CREDENTIALS_FILE"] == os.devnull  # no default profile either
     assert not {k for k in env if k in ("https_proxy", "http_proxy", "no_proxy")}
 
 
@@ -176,7 +181,7 @@ def test_the_emulator_refuses_requests_without_its_key(moto: MotoServer) -> None
 
 
 @pytest.fixture(scope="module")
-def sealed_stack(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> TerraformWorkdir:
+def sealed_stack(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TerraformWorkdir]:
     """The committed synthesis in a working copy whose folder held a lifted-protection override left by a
     killed `make local-down` (the prod table with deletion protection off)."""
     folder = tmp_path_factory.mktemp("sealed") / "store2018"
@@ -185,7 +190,8 @@ def sealed_stack(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> 
     reported: list[str] = []
     workdir = TerraformWorkdir(SYNTH_STACK_DIR, folder, moto, report=reported.append)
     workdir.reported = reported  # type: ignore[attr-defined]
-    return workdir
+    yield workdir
+    workdir.close()
 
 
 @pytest.mark.terraform
@@ -237,6 +243,17 @@ def test_a_call_that_escapes_the_emulator_fails_at_once(sealed_stack: TerraformW
 
 @pytest.mark.terraform
 @pytest.mark.xdist_group("plans")
+def test_a_working_copy_is_private_and_serves_one_command_at_a_time(sealed_stack: TerraformWorkdir) -> None:
+    """The folder holds the run's key (the override, and Terraform's .terraform/ and plans): owner only. A second
+    command in it is refused, so that it cannot take the first one's live override files for leftovers."""
+    assert stat.S_IMODE(os.stat(sealed_stack.path).st_mode) == 0o700
+    with pytest.raises(WorkdirBusy, match=rf"another command \(pid {os.getpid()}\) is using"):
+        TerraformWorkdir(SYNTH_STACK_DIR, sealed_stack.path, sealed_stack.moto)
+    assert (sealed_stack.path / f"emulator{OVERRIDE_SUFFIX}").exists()  # the first one's, untouched
+
+
+@pytest.mark.terraform
+@pytest.mark.xdist_group("plans")
 def test_override_files_end_with_their_run(sealed_stack: TerraformWorkdir) -> None:
     with pytest.raises(KeyboardInterrupt), sealed_stack.overriding("lift_protection", lifted_protection_override()):
         assert (sealed_stack.path / f"lift_protection{OVERRIDE_SUFFIX}").exists()
@@ -246,3 +263,37 @@ def test_override_files_end_with_their_run(sealed_stack: TerraformWorkdir) -> No
     assert stat.S_IMODE(os.stat(emulator_override).st_mode) == 0o600  # it carries the run's key
     sealed_stack.close()
     assert list(sealed_stack.path.glob(f"*{OVERRIDE_SUFFIX}")) == []
+
+
+def test_the_aws_wrapper_refuses_without_an_emulator_and_seals_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`python -m local.deploy aws ...` never lets the CLI fall back to the caller's AWS settings."""
+    import shutil
+    import subprocess
+
+    from local import deploy
+    from local.emulated import Credentials, EmulatorEndpoint
+
+    monkeypatch.setattr(deploy, "running_emulator", lambda: None)
+    assert deploy.aws_cli(["s3", "ls"]) == 1  # no emulator: nothing is run at all
+
+    calls: list[tuple[list[str], dict[str, str]]] = []
+    endpoint = EmulatorEndpoint("https://127.0.0.1:4566", Credentials("LOCALKEY", "secret"))
+    monkeypatch.setattr(deploy, "running_emulator", lambda: (endpoint, 1))
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/aws")
+
+    def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        calls.append((args, env))
+        return subprocess.CompletedProcess(args, 0)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    monkeypatch.setenv("AWS_PROFILE", "production-admin")
+    monkeypatch.setenv("https_proxy", "http://proxy.example.com:3128")
+    assert deploy.aws_cli(["s3", "ls"]) == 0
+    ((args, env),) = calls
+    assert args == ["aws", "--endpoint-url", "https://127.0.0.1:4566", "--no-verify-ssl", "s3", "ls"]
+    assert "AWS_PROFILE" not in env and "https_proxy" not in env
+    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_CONFIG_FILE"], env["HTTPS_PROXY"]) == (
+        "LOCALKEY",
+        os.devnull,
+        dead_proxy(),
+    )

@@ -124,6 +124,8 @@ def test_each_plan_rule_fails_on_a_plan_that_breaks_it(resource: dict[str, Any],
         ("egress", {"ip_protocol": "-1", "cidr_ipv4": "0.0.0.0/0"}),  # the tasks may send anything anywhere
         ("egress", {"ip_protocol": "tcp", "from_port": 80, "to_port": 80, "cidr_ipv4": "0.0.0.0/0"}),
         ("egress", {"ip_protocol": "udp", "from_port": 53, "to_port": 53, "cidr_ipv4": "0.0.0.0/0"}),
+        ("egress", {"ip_protocol": "tcp", "from_port": 5432, "to_port": 5432, "prefix_list_id": "pl-12345678"}),
+        ("egress", {"ip_protocol": "tcp", "from_port": 80, "to_port": 80, "referenced_security_group_id": "ALB"}),
     ],
 )
 def test_wide_task_rules_are_refused(direction: str, rule: dict[str, Any]) -> None:
@@ -133,7 +135,11 @@ def test_wide_task_rules_are_refused(direction: str, rule: dict[str, Any]) -> No
 
     def widen(stack: Store2018Stack) -> None:
         group = stack.network.tasks_security_group_id
-        source: dict[str, Any] = {} if "cidr_ipv4" in rule else {"referenced_security_group_id": group}
-        kind(stack, "wide", security_group_id=group, **source, **rule)
+        given = dict(rule)
+        if given.get("referenced_security_group_id") == "ALB":  # out to another group than the tasks' own
+            given["referenced_security_group_id"] = stack.network.alb_security_group_id
+        elif not {"cidr_ipv4", "prefix_list_id"} & set(given):
+            given["referenced_security_group_id"] = group
+        kind(stack, "wide", security_group_id=group, **given)
 
     assert "narrow-task-rules" in rules_broken(synth_with(widen))

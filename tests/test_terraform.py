@@ -99,8 +99,8 @@ def test_a_workspace_bound_to_another_account_is_refused(moto: MotoServer, tmp_p
         }
     )
     build_app(outdir=str(tmp_path / "out"), settings=settings).synth()
-    workdir = TerraformWorkdir(tmp_path / "out" / "stacks" / STACK_NAME, tmp_path / "work", moto)
-    assert workdir.plan("prod").returncode == 0
-    refused = workdir.plan("staging")
+    with TerraformWorkdir(tmp_path / "out" / "stacks" / STACK_NAME, tmp_path / "work", moto) as workdir:
+        assert workdir.plan("prod").returncode == 0
+        refused = workdir.plan("staging")
     assert refused.returncode != 0
     assert "AWS account ID not allowed: 123456789012" in refused.output

@@ -82,6 +82,7 @@ def deployed(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iter
         seconds["all workspaces"] = time.monotonic() - started
     print(f"\nlocal deploy into the emulator: {', '.join(f'{k} {v:.0f} s' for k, v in seconds.items())}")
     yield Deployed(server, deployment, workdir, seconds)
+    workdir.close()
     server.stop()
 
 

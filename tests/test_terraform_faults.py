@@ -55,6 +55,7 @@ def stack(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     workdir = deployment.main_workdir()
     workdir.select_workspace(WORKSPACE)
     yield server, workdir
+    workdir.close()
     server.stop()
 
 

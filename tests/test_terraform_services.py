@@ -242,8 +242,8 @@ def https_plans(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> d
         outdir=str(folder / "out"),
         settings=settings_with(environments=environments, services=services, hosted_zone_id=ZONE),
     ).synth()
-    workdir = TerraformWorkdir(folder / "out" / "stacks" / STACK_NAME, folder / "work", moto)
-    return {ws: workdir.plan_json(ws) for ws in WORKSPACES}
+    with TerraformWorkdir(folder / "out" / "stacks" / STACK_NAME, folder / "work", moto) as workdir:
+        return {ws: workdir.plan_json(ws) for ws in WORKSPACES}
 
 
 def test_with_a_certificate_http_redirects_and_https_serves(https_plans: dict[str, dict[str, Any]]) -> None:

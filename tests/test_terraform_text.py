@@ -210,6 +210,8 @@ def planner(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Itera
         return json.loads(workdir.run("show", "-json", "prod.tfplan").output)
 
     yield plan
+    if "workdir" in state:
+        state["workdir"].close()
 
 
 def arrival_problems(plan: Any, batch: Batch) -> list[str]:

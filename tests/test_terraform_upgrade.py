@@ -14,15 +14,16 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import IN_CI, SETTINGS
+from conftest import IN_CI, SETTINGS, settings_with
 
 from local.deploy import LocalDeployment, workspaces
 from local.emulated import BOOTSTRAP_STACK_DIR, ROOT, SYNTH_STACK_DIR, MotoServer, TerraformWorkdir
+from store2018.app import STACK_NAME, build_app
 
 pytestmark = [pytest.mark.terraform, pytest.mark.xdist_group("upgrade")]
 
@@ -133,3 +134,24 @@ def test_after_the_upgrade_the_state_is_encrypted_with_the_state_key(upgrade: Up
         head = s3.head_object(Bucket=state.bucket, Key=f"{state.workspace_key_prefix}/{workspace}/{state.key}")
         assert head["ServerSideEncryption"] == "aws:kms"
         assert head["SSEKMSKeyId"] in (key_arn, "alias/store2018-terraform-state"), head
+
+
+def test_pinning_the_zones_in_use_changes_no_subnet(upgrade: Upgrade, tmp_path: Path) -> None:
+    """What the README tells an existing deployment to do: copy each subnet pair's zone id, in index order,
+    into `zone_ids`. The plan then moves nothing."""
+    ec2 = upgrade.server.client("ec2")
+
+    def zone_id(name: str) -> str:
+        (subnet,) = ec2.describe_subnets(Filters=[{"Name": "tag:Name", "Values": [name]}])["Subnets"]
+        found: str = subnet["AvailabilityZoneId"]
+        return found
+
+    pinned = tuple(zone_id(f"prod-store2018-private-{i}") for i in range(SETTINGS.project.az_count))
+    assert pinned == tuple(zone_id(f"prod-store2018-public-{i}") for i in range(SETTINGS.project.az_count))
+    environments = {**SETTINGS.environments, "prod": replace(SETTINGS.environments["prod"], zone_ids=pinned)}
+    build_app(outdir=str(tmp_path / "out"), settings=settings_with(environments=environments)).synth()
+    upgrade.workdir.close()  # one command per working copy
+    with TerraformWorkdir(tmp_path / "out" / "stacks" / STACK_NAME, upgrade.workdir.path, upgrade.server,
+                          create_state_bucket=False) as pinned_workdir:  # fmt: skip
+        plan = pinned_workdir.plan_json("prod")
+    assert {c["type"] for c in changes(plan)} == set(), summary(changes(plan))

@@ -149,10 +149,11 @@ def check_synthesis(document: dict[str, Any]) -> list[Violation]:
                     f"the tasks' {direction} rule covers protocol {rule['protocol']}, ports {rule['from_port']}-"
                     f"{rule['to_port']}; each task rule names one TCP port (a service's port, or 443 out)",
                 ))  # fmt: skip
-            elif direction == "egress" and rule["cidrs"] and rule["from_port"] != HTTPS_PORT:
+            elif direction == "egress" and (rule["cidrs"] or rule["prefix_lists"]) and rule["from_port"] != HTTPS_PORT:
                 found.append(Violation(
                     "narrow-task-rules", address,
-                    f"the tasks may reach {rule['cidrs'][0]} on port {rule['from_port']}; out of the VPC only "
+                    f"the tasks may reach {(rule['cidrs'] + rule['prefix_lists'])[0]} on port {rule['from_port']}; "
+                    "out of the VPC only "
                     f"TCP {HTTPS_PORT} (image pulls, CloudWatch Logs, AWS APIs)",
                 ))  # fmt: skip
             elif direction == "egress" and [g for g in rule["sources"] if g != group]:

@@ -88,12 +88,12 @@ S3_KEY = re.compile(r"[A-Za-z0-9!_.*'():/-]+")
 MAX_STATE_KEY_LENGTH = 1000
 # An ALB rule's path pattern: '/' then letters, digits and _-.$/~'@:+&*? (AWS also takes '"', refused here).
 PATH_PATTERN = re.compile(r"/[A-Za-z0-9_.$/~'@:+&*?-]{0,127}")
-# Images whose registry is ECR need repository-scoped pull permissions on the execution role.
 # The state bucket name in the shipped environments.py: anyone could have created it.
 SHIPPED_STATE_BUCKET = "store2018-terraform-state"
 WRITABLE_PATH = re.compile(r"/[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
 # A region's own Availability Zone id (`usw2-az1`); Local/Wavelength Zone ids carry a location (`usw2-lax1-az1`).
 AZ_ID = re.compile(r"[a-z]{2,6}[0-9]{1,2}-az[0-9]{1,2}")
+# Images whose registry is ECR need repository-scoped pull permissions on the execution role.
 ECR_IMAGE = re.compile(r"(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>.+)")
 
 
