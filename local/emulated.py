@@ -125,6 +125,21 @@ def endpoint_of(resource_type: str) -> str | None:
     return ENDPOINT_OF_TYPE[resource_type]
 
 
+def write_private(path: Path, document: dict[str, Any]) -> None:
+    """JSON in a new file of mode 0600 from the start (it holds the run's key): no other local user may read it."""
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        json.dump(document, out, indent=2)
+
+
+def loopback_opener() -> urllib.request.OpenerDirector:
+    """urllib for the emulator: no proxy, and its self-signed certificate accepted."""
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ssl._create_unverified_context())
+    )
+
+
 @dataclass(frozen=True)
 class Credentials:
     """One emulator run's key: the emulator answers requests signed with this access key id only."""
@@ -137,12 +152,8 @@ class Credentials:
         return cls("LOCAL" + secrets.token_hex(10).upper(), secrets.token_urlsafe(30))
 
     def write(self, path: Path) -> None:
-        """Kept mode 0600 from the start: no other local user may read the key."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.unlink(missing_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as out:
-            json.dump({"access_key_id": self.access_key_id, "secret_access_key": self.secret_access_key}, out)
+        write_private(path, {"access_key_id": self.access_key_id, "secret_access_key": self.secret_access_key})
 
     @classmethod
     def read(cls, path: Path) -> Credentials:
@@ -262,10 +273,7 @@ class MotoServer(EmulatorEndpoint):
 def emulator_answers(url: str) -> bool:
     """The emulator's readiness check (the one path it answers without its key)."""
     try:
-        no_proxy = urllib.request.build_opener(
-            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ssl._create_unverified_context())
-        )
-        with no_proxy.open(f"{url}/_emulator/ready", timeout=2):
+        with loopback_opener().open(f"{url}/_emulator/ready", timeout=2):
             return True
     except OSError:
         return False
@@ -421,12 +429,8 @@ class TerraformWorkdir:
         return moved
 
     def _write_override(self, name: str, document: dict[str, Any]) -> Path:
-        """Written 0600: the emulator override carries the run's key."""
         path = self.path / f"{name}{OVERRIDE_SUFFIX}"
-        path.unlink(missing_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as out:
-            json.dump(document, out, indent=2)
+        write_private(path, document)  # the emulator override carries the run's key
         self._written.append(path)
         return path
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import ssl
 import stat
 import urllib.error
 import urllib.request
@@ -34,6 +33,7 @@ from local.emulated import (
     WorkdirBusy,
     dead_proxy,
     endpoint_of,
+    loopback_opener,
     planned_resources,
     read_synthesis,
     sealed_environment,
@@ -46,11 +46,8 @@ STACKS = sorted(p for p in SYNTH_STACK_DIR.parent.iterdir() if (p / "cdk.tf.json
 def status_of(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> tuple[int, str]:
     request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None,
                                      headers=headers or {})  # fmt: skip
-    opener = urllib.request.build_opener(
-        urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ssl._create_unverified_context())
-    )
     try:
-        with opener.open(request, timeout=10) as answer:
+        with loopback_opener().open(request, timeout=10) as answer:
             return answer.status, answer.read().decode()
     except urllib.error.HTTPError as refused:
         return refused.code, refused.read().decode()

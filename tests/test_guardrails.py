@@ -288,8 +288,8 @@ END_TO_END = {
                         "did you mean 'health_check_path'?", f"in {SOURCE}/{CATALOG}, line"]),
     "syntax error": (f"{SOURCE}/{ENVIRONMENTS}", 'vpc_cidr="172.17.0.0/16",', 'vpc_cidr="172.17.0.0/16"',
                      ["Configuration error: SyntaxError: invalid syntax", f"in {SOURCE}/{ENVIRONMENTS}, line"]),
-    "rule broken": (f"{SOURCE}/{NETWORK}", 'description=f"Port {port} from the other tasks (service discovery calls)",',
-                    'description=f"Port {port} from the other tasks (service discovery calls)", cidr_ipv4="0.0.0.0/0",',
+    "rule broken": (f"{SOURCE}/{NETWORK}", 'f"Port {port} from the other tasks (service discovery calls)",',
+                    'f"Port {port} from the other tasks (service discovery calls)", cidr_ipv4="0.0.0.0/0",',
                     ["Synthesis refused", "[tasks-only-from-load-balancer]"]),
 }  # fmt: skip
 

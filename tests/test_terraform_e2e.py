@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,16 +52,10 @@ def users_shell(home: Path) -> Iterator[None]:
     proxy = "http://127.0.0.1:9"
     exported = {"AWS_PROFILE": "production-admin", "AWS_CONFIG_FILE": str(config), "AWS_ACCESS_KEY_ID": "AKIAREALKEY",
                 "AWS_SECRET_ACCESS_KEY": "real", "HTTPS_PROXY": proxy, "no_proxy": ""}  # fmt: skip
-    saved = {k: os.environ.get(k) for k in exported}
-    os.environ.update(exported)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in exported.items():
+            patch.setenv(key, value)
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture(scope="module")

@@ -78,7 +78,7 @@ def upgrade(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Itera
             old_bootstrap.run("apply", "-auto-approve", "-input=false", timeout=900)
         with TerraformWorkdir(previous / "store2018", folder / "work" / "store2018", server,
                               create_state_bucket=False) as old:  # fmt: skip
-            deployment.apply_all(list(read_workspaces(previous / "store2018")), old)
+            deployment.apply_all(workspaces(previous / "store2018"), old)
 
         with TerraformWorkdir(BOOTSTRAP_STACK_DIR, folder / "work" / "bootstrap", server) as bootstrap:
             bootstrap.run("plan", "-input=false", "-out=upgrade.tfplan")
@@ -90,10 +90,6 @@ def upgrade(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Itera
         workdir.close()
     finally:
         server.stop()
-
-
-def read_workspaces(stack_dir: Path) -> list[str]:
-    return list(json.loads((stack_dir / "cdk.tf.json").read_text())["locals"]["environments"])
 
 
 def summary(found: list[dict[str, Any]]) -> list[str]:

@@ -197,72 +197,41 @@ class Network(Construct):
             description="Store2018 ECS tasks: the services' ports from the load balancer only",
             tags={"Name": name("tasks")},
         )
+
+        def tcp(
+            rule: type[VpcSecurityGroupIngressRule | VpcSecurityGroupEgressRule],
+            construct_id: str,
+            group: SecurityGroup,
+            port: int,
+            description: str,
+            *,
+            cidr_ipv4: str | None = None,
+            referenced_security_group_id: str | None = None,
+        ) -> None:
+            """One single-port TCP rule of `group`; the other side is a CIDR or a security group."""
+            rule(self, construct_id, security_group_id=group.id, description=description, ip_protocol="tcp",
+                 from_port=port, to_port=port, cidr_ipv4=cidr_ipv4,
+                 referenced_security_group_id=referenced_security_group_id)  # fmt: skip
+
         for port in LISTENER_PORTS:
-            VpcSecurityGroupIngressRule(
-                self,
-                f"alb_ingress_{port}",
-                security_group_id=alb_sg.id,
-                description=f"TCP {port} from anywhere",
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                cidr_ipv4=ANYWHERE,
-            )
+            tcp(VpcSecurityGroupIngressRule, f"alb_ingress_{port}", alb_sg, port, f"TCP {port} from anywhere",
+                cidr_ipv4=ANYWHERE)  # fmt: skip
         for port in sorted(set(app_ports)):
-            VpcSecurityGroupEgressRule(
-                self,
-                f"alb_egress_tasks_{port}",
-                security_group_id=alb_sg.id,
-                description=f"To the tasks' port {port}",
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                referenced_security_group_id=tasks_sg.id,
-            )
-            VpcSecurityGroupIngressRule(
-                self,
-                f"tasks_ingress_alb_{port}",
-                security_group_id=tasks_sg.id,
-                description=f"Port {port} from the load balancer",
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                referenced_security_group_id=alb_sg.id,
-            )
+            tcp(VpcSecurityGroupEgressRule, f"alb_egress_tasks_{port}", alb_sg, port, f"To the tasks' port {port}",
+                referenced_security_group_id=tasks_sg.id)  # fmt: skip
+            tcp(VpcSecurityGroupIngressRule, f"tasks_ingress_alb_{port}", tasks_sg, port,
+                f"Port {port} from the load balancer", referenced_security_group_id=alb_sg.id)  # fmt: skip
         # Between tasks: each service's port only (the front end calls the APIs through Cloud Map).
         for port in sorted(set(service_ports)):
-            VpcSecurityGroupIngressRule(
-                self,
-                f"tasks_ingress_tasks_{port}",
-                security_group_id=tasks_sg.id,
-                description=f"Port {port} from the other tasks (service discovery calls)",
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                referenced_security_group_id=tasks_sg.id,
-            )
-            VpcSecurityGroupEgressRule(
-                self,
-                f"tasks_egress_tasks_{port}",
-                security_group_id=tasks_sg.id,
-                description=f"To the other tasks' port {port}",
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                referenced_security_group_id=tasks_sg.id,
-            )
+            tcp(VpcSecurityGroupIngressRule, f"tasks_ingress_tasks_{port}", tasks_sg, port,
+                f"Port {port} from the other tasks (service discovery calls)",
+                referenced_security_group_id=tasks_sg.id)  # fmt: skip
+            tcp(VpcSecurityGroupEgressRule, f"tasks_egress_tasks_{port}", tasks_sg, port,
+                f"To the other tasks' port {port}", referenced_security_group_id=tasks_sg.id)  # fmt: skip
         # Out of the VPC, HTTPS only, through NAT: image pulls (Docker Hub, ECR), CloudWatch Logs and the
         # AWS APIs. DNS (the VPC resolver) and the task metadata endpoint are not filtered by security groups.
-        VpcSecurityGroupEgressRule(
-            self,
-            "tasks_egress_https",
-            security_group_id=tasks_sg.id,
-            description="HTTPS out: image pulls, CloudWatch Logs and AWS APIs, through NAT",
-            ip_protocol="tcp",
-            from_port=HTTPS_PORT,
-            to_port=HTTPS_PORT,
-            cidr_ipv4=ANYWHERE,
-        )
+        tcp(VpcSecurityGroupEgressRule, "tasks_egress_https", tasks_sg, HTTPS_PORT,
+            "HTTPS out: image pulls, CloudWatch Logs and AWS APIs, through NAT", cidr_ipv4=ANYWHERE)  # fmt: skip
 
         self.vpc_id: str = vpc.id
         self.vpc_cidr_block: str = vpc.cidr_block

@@ -42,10 +42,6 @@ def _group_ref(name: str) -> str:
     return f"${{aws_security_group.{name}.id}}"
 
 
-def _ingress_rules(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    return _rules(document, "ingress")
-
-
 def _rules(document: dict[str, Any], direction: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(address, security group reference, rule) for every rule of a direction ("ingress", "egress"),
     whatever resource declares it. Rules are normalised to `from_port`, `to_port`, `protocol`, `cidrs`
@@ -113,7 +109,7 @@ def check_synthesis(document: dict[str, Any]) -> list[Violation]:
     lb_groups = _load_balancer_groups(document)
     task_groups = _task_groups(document)
 
-    for address, group, rule in _ingress_rules(document):
+    for address, group, rule in _rules(document, "ingress"):
         open_to_world = [c for c in rule["cidrs"] if c in ANYWHERE]
         if open_to_world:
             public_listener = (
