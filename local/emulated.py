@@ -45,7 +45,7 @@ EMULATOR = ROOT / "local" / "emulator.py"
 # Every AWS service the stack (data sources included) may call. None may reach a real endpoint.
 EMULATED_SERVICES = (
     "applicationautoscaling", "cloudwatch", "cloudwatchlogs", "ec2", "ecs", "elbv2", "iam", "route53",
-    "kms", "s3", "servicediscovery", "sts",
+    "kms", "s3", "servicediscovery", "sns", "sts",
 )  # fmt: skip
 # The provider endpoint each resource type and data source of the synthesis calls, by exact type
 # name; None: computed by the provider itself, no call. A type not listed here fails
@@ -60,6 +60,8 @@ ENDPOINT_OF_TYPE: dict[str, str | None] = {
     **dict.fromkeys(("aws_appautoscaling_policy", "aws_appautoscaling_target"), "applicationautoscaling"),
     "aws_caller_identity": "sts",
     "aws_cloudwatch_log_group": "cloudwatchlogs",
+    **dict.fromkeys(("aws_cloudwatch_dashboard", "aws_cloudwatch_metric_alarm"), "cloudwatch"),
+    **dict.fromkeys(("aws_sns_topic", "aws_sns_topic_policy", "aws_sns_topic_subscription"), "sns"),
     **dict.fromkeys(
         ("aws_ecs_cluster", "aws_ecs_cluster_capacity_providers", "aws_ecs_service", "aws_ecs_task_definition"), "ecs"
     ),

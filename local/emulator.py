@@ -134,12 +134,16 @@ ECS_SERVICE_FIELDS = {
     "availabilityZoneRebalancing": "availability_zone_rebalancing",
     "enableECSManagedTags": "enable_ecs_managed_tags",
     "healthCheckGracePeriodSeconds": "health_check_grace_period_seconds",
+    "enableExecuteCommand": "enable_execute_command",
+    "deploymentConfiguration": "deployment_configuration",  # the alarms, circuit breaker and percents
 }
 
 
 def _ecs_service_fields() -> None:
     """Keep the fields above on the service; with a capacity-provider strategy AWS reports no
-    launch type (moto defaults it to EC2, which Terraform reads as a change)."""
+    launch type (moto defaults it to EC2, which Terraform reads as a change). A new service's tasks
+    all run at once, so that `wait_for_steady_state` sees a steady service (moto's own
+    MOTO_ECS_SERVICE_RUNNING is one fixed count for every service, whatever its desired count)."""
     from moto.ecs.models import EC2ContainerServiceBackend
 
     create, update = EC2ContainerServiceBackend.create_service, EC2ContainerServiceBackend.update_service
@@ -153,11 +157,22 @@ def _ecs_service_fields() -> None:
             service.launch_type = None
         return service
 
+    def running(service: Any) -> Any:
+        service.running_count, service.pending_count = service.desired_count, 0
+        for deployment in service.deployments:
+            deployment.update(runningCount=service.desired_count, pendingCount=0, rolloutState="COMPLETED")
+        return service
+
     def create_service(self: Any, *args: Any, **kwargs: Any) -> Any:
-        return keep(create(self, *args, **kwargs), pending.pop("fields", {}))
+        return running(keep(create(self, *args, **kwargs), pending.pop("fields", {})))
 
     def update_service(self: Any, properties: dict[str, Any]) -> Any:
         fields = {api: properties[attr] for api, attr in ECS_SERVICE_FIELDS.items() if attr in properties}
+        if "deploymentConfiguration" in fields:  # AWS merges the parts an update names into what the service has
+            cluster, name = properties.get("cluster", "default"), properties["service"].split("/")[-1]
+            current = getattr(self._get_service(cluster, name), "deployment_configuration", None) or {}
+            fields["deploymentConfiguration"] = {**current, **fields["deploymentConfiguration"]}
+            properties.pop("deployment_configuration")
         return keep(update(self, properties), fields)
 
     _patch(EC2ContainerServiceBackend, "create_service", create_service)

@@ -40,14 +40,19 @@ def test_the_catalog_is_the_courses_four_services() -> None:
 def test_a_fifth_service_adds_its_resources_and_changes_no_existing_one(template: dict[str, Any]) -> None:
     grown = json.loads(synth(settings_with(services={**SETTINGS.services, "payment": PAYMENT})))
     before, after = addresses(template, "resource"), addresses(grown, "resource")
+    (dashboard,) = (a for a in before if a.startswith("aws_cloudwatch_dashboard."))
 
     assert before.keys() <= after.keys(), "an existing resource address changed"
     changed = [a for a in before if before[a] != after[a]]
-    assert not changed, f"adding a service changed existing resources: {changed}"
+    # The dashboard is the one resource that shows every service: it gains a row.
+    assert changed == [dashboard] == [a for a in before if a.startswith("aws_cloudwatch_dashboard.")], changed
+    assert after[dashboard]["dashboard_body"].count('"payment: ') == 4
 
     added = {a.split(".")[0] + "." + a.split(".")[1].rsplit("_", 1)[0] for a in after.keys() - before.keys()}
     expected = {f"{t}.service_payment_{construct_id}" for t, ids in PER_SERVICE.items() for construct_id in ids}
     expected |= {"aws_lb_target_group.load_balancer_target_payment", "aws_lb_listener_rule.load_balancer_rule_payment"}
+    alarms = ("target_5xx", "unhealthy_hosts", "response_time", "running_tasks", "cpu", "memory")
+    expected |= {f"aws_cloudwatch_metric_alarm.service_payment_alarms_{alarm}" for alarm in alarms}
     assert added == expected
 
     assert addresses(template, "data").keys() < addresses(grown, "data").keys()

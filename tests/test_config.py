@@ -16,10 +16,14 @@ from conftest import SETTINGS, settings_with
 
 from local.emulated import ROOT
 from store2018.settings import (
+    AlarmThresholds,
+    Alerting,
     CapacityMix,
     ConfigError,
+    ContainerHealthCheck,
     EnvironmentSettings,
     NatGatewayMode,
+    Secret,
     ServiceOverrides,
     ServiceSpec,
     StateBackendSettings,
@@ -111,8 +115,54 @@ CASES: list[tuple[str, Callable[[], object], str, str]] = [
     ("path pattern with a parenthesis",
      lambda: settings_with(services=catalog(account=dict(public_paths=("/api(x)",)))),
      "SERVICES['account'].public_paths = '/api(x)'", "_-.$/~'@:+&*?"),
-
+    # Operations: alarms, secrets, health checks.
+    ("a password in plain environment", lambda: settings_with(services=catalog(account=dict(
+        environment={"DB_PASSWORD": "hunter2"}))), "SERVICES['account'].environment = 'DB_PASSWORD'", "*PASSWORD*"),
+    ("an api key in plain environment", lambda: settings_with(services=catalog(account=dict(
+        environment={"stripe_api_key": "x"}))), "SERVICES['account'].environment = 'stripe_api_key'", "*KEY*"),
+    ("a secret by name", lambda: settings_with(services=catalog(account=dict(secrets={"DB_PASSWORD": Secret(
+        arn="arn:aws:secretsmanager:us-west-2:123456789012:secret:store2018/db")}))),
+     "SERVICES['account'].secrets['DB_PASSWORD'].arn = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:store2018"
+     "/db'", "six random characters"),
+    ("a secret by alias key", lambda: settings_with(services=catalog(account=dict(secrets={"DB_PASSWORD": Secret(
+        arn=PARAMETER, kms_key_arn="alias/store2018")}))),
+     "SERVICES['account'].secrets['DB_PASSWORD'].kms_key_arn = 'alias/store2018'", "not an alias"),
+    ("a secret also plain", lambda: settings_with(services=catalog(account=dict(environment={"DB": "x"},
+        secrets={"DB": Secret(arn=PARAMETER)}))), "SERVICES['account'].secrets = ['DB']", "not also set"),
+    ("an override of an undeclared secret", lambda: settings_with(environments=envs(qa=qa(services={
+        "account": ServiceOverrides(secrets={"DB_PASSWORD": Secret(arn=PARAMETER)})}))),
+     "ENVIRONMENTS['qa'].services['account'].secrets = 'DB_PASSWORD'", "declare it in the catalog"),
+    ("an override of another kind", lambda: settings_with(services=catalog(account=dict(secrets={
+        "DB_PASSWORD": Secret(arn=PARAMETER)})), environments=envs(qa=qa(services={"account": ServiceOverrides(
+        secrets={"DB_PASSWORD": Secret(arn=SECRET_ARN)})}))),
+     "ENVIRONMENTS['qa'].services['account'].secrets['DB_PASSWORD'].arn", "the same kind"),
+    ("a percentile CloudWatch lacks", lambda: settings_with(services=catalog(account=dict(
+        alarms=AlarmThresholds(response_time_percentile=97)))),
+     "SERVICES['account'].alarms.response_time_percentile = 97", "one of 50, 90, 95, 99"),
+    ("no minute to evaluate", lambda: settings_with(environments=envs(qa=qa(alerting=Alerting(evaluation_minutes=0)))),
+     "ENVIRONMENTS['qa'].alerting.evaluation_minutes = 0", "from 1 to 60"),
+    ("an e-mail with a name", lambda: settings_with(environments=envs(qa=qa(alerting=Alerting(
+        email="On Call <oncall@example.com>")))), "ENVIRONMENTS['qa'].alerting.email", "e-mail address"),
+    ("a health check on another host", lambda: settings_with(services=catalog(store2018=dict(
+        container_health_check=ContainerHealthCheck(command=("CMD-SHELL", "curl -f http://example.com/ || exit 1"))))),
+     "SERVICES['store2018'].container_health_check.command", "only its own container"),
+    ("a health check on another service", lambda: settings_with(services=catalog(store2018=dict(
+        container_health_check=ContainerHealthCheck(command=("CMD", "/bin/probe", "api-account"))))),
+     "SERVICES['store2018'].container_health_check.command", "not another service (api-account)"),
+    ("a health check without a form", lambda: settings_with(services=catalog(account=dict(
+        container_health_check=ContainerHealthCheck(command=("curl localhost",))))),
+     "SERVICES['account'].container_health_check.command", "('CMD-SHELL'"),
+    ("a health check timeout beyond its interval", lambda: settings_with(services=catalog(account=dict(
+        container_health_check=ContainerHealthCheck(command=("CMD", "/check"), interval_seconds=5,
+                                                    timeout_seconds=5)))),
+     "SERVICES['account'].container_health_check.timeout_seconds = 5", "less than interval_seconds"),
+    ("a health check retrying too often", lambda: settings_with(services=catalog(account=dict(
+        container_health_check=ContainerHealthCheck(command=("CMD", "/check"), retries=11)))),
+     "SERVICES['account'].container_health_check.retries = 11", "from 1 to 10"),
 ]  # fmt: skip
+
+PARAMETER = "arn:aws:ssm:us-west-2:123456789012:parameter/store2018/db-password"
+SECRET_ARN = "arn:aws:secretsmanager:us-west-2:123456789012:secret:store2018/db-AbCdEf"
 
 
 @pytest.mark.parametrize(("build", "setting_and_value", "allowed"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])

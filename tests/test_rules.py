@@ -66,6 +66,23 @@ def test_a_task_with_a_public_ip_is_refused(template: dict[str, Any]) -> None:
     assert rules_broken(document) == {"no-public-ip"}
 
 
+@pytest.mark.parametrize(
+    "alarms",
+    [None, {"alarm_names": [], "enable": True, "rollback": True}, {"alarm_names": ["a"], "enable": True,
+     "rollback": False}, {"alarm_names": ["a"], "enable": False, "rollback": True}],
+    ids=["no block", "no alarm", "no rollback", "not enabled"],
+)  # fmt: skip
+def test_a_service_that_would_not_roll_back_on_its_alarms_is_refused(
+    template: dict[str, Any], alarms: dict[str, Any] | None
+) -> None:
+    document = copy.deepcopy(template)
+    service = next(iter(document["resource"]["aws_ecs_service"].values()))
+    service.pop("alarms")
+    if alarms is not None:
+        service["alarms"] = alarms
+    assert rules_broken(document) == {"rollback-alarms"}
+
+
 def test_a_log_group_without_retention_is_refused() -> None:
     def forever(stack: Store2018Stack) -> None:
         CloudwatchLogGroup(stack, "audit", name="audit")
@@ -82,6 +99,7 @@ def _resource(resource_type: str, **values: Any) -> dict[str, Any]:
 
 
 TAGS = {"Project": "store2018", "Workspace": "prod", "ManagedBy": "cdktf"}
+ROLLBACK = [{"alarm_names": ["prod-store2018-app-5xx"], "enable": True, "rollback": True}]
 
 
 def plan_rules_broken(plan: dict[str, Any]) -> set[str]:
@@ -89,9 +107,12 @@ def plan_rules_broken(plan: dict[str, Any]) -> set[str]:
 
 
 def test_a_clean_plan_passes() -> None:
-    containers = json.dumps([{"name": "app", "image": "nginx", "privileged": False}])
+    containers = json.dumps([{"name": "app", "image": "nginx", "privileged": False,
+                              "environment": [{"name": "API_BASE", "value": "http://api"}],
+                              "secrets": [{"name": "DB_PASSWORD", "valueFrom": "arn:aws:ssm:..."}]}])  # fmt: skip
     clean = _plan(
         _resource("aws_vpc", tags_all=TAGS),
+        _resource("aws_ecs_service", alarms=ROLLBACK, network_configuration=[{"assign_public_ip": False}]),
         _resource("aws_ecs_task_definition", container_definitions=containers, tags_all=TAGS),
         _resource("aws_cloudwatch_log_group", retention_in_days=7, tags_all=TAGS),
         _resource("aws_route", destination_cidr_block="0.0.0.0/0"),  # not taggable: no tags_all
@@ -106,11 +127,17 @@ def test_a_clean_plan_passes() -> None:
         (_resource("aws_vpc", tags_all={"ManagedBy": "cdktf"}), "tags"),
         (_resource("aws_ecs_task_definition", tags_all=TAGS,
                    container_definitions=json.dumps([{"name": "app", "privileged": True}])), "no-privileged-container"),
-        (_resource("aws_ecs_service", tags_all=TAGS, network_configuration=[{"assign_public_ip": True}]),
-         "no-public-ip"),
+        (_resource("aws_ecs_service", tags_all=TAGS, alarms=ROLLBACK,
+                   network_configuration=[{"assign_public_ip": True}]), "no-public-ip"),
+        (_resource("aws_ecs_service", tags_all=TAGS, alarms=[]), "rollback-alarms"),
+        (_resource("aws_ecs_service", tags_all=TAGS, alarms=[{**ROLLBACK[0], "rollback": False}]), "rollback-alarms"),
         (_resource("aws_cloudwatch_log_group", tags_all=TAGS, retention_in_days=0), "log-retention"),
+        *[(_resource("aws_ecs_task_definition", tags_all=TAGS, container_definitions=json.dumps(
+            [{"name": "app", "environment": [{"name": "HOST", "value": "db"}, {"name": name, "value": "x"}]}])),
+           "no-plain-secrets") for name in ("DB_PASSWORD", "client_secret", "GITHUB_TOKEN", "API_KEY")],
     ],
-    ids=["wrong workspace tag", "missing tags", "privileged", "public ip", "no retention"],
+    ids=["wrong workspace tag", "missing tags", "privileged", "public ip", "no rollback alarms", "rollback off",
+         "no retention", "password", "secret", "token", "key"],
 )  # fmt: skip
 def test_each_plan_rule_fails_on_a_plan_that_breaks_it(resource: dict[str, Any], rule: str) -> None:
     assert plan_rules_broken(_plan(resource)) == {rule}

@@ -15,7 +15,15 @@ PER_SERVICE = {
     # resource type: construct ids inside one service
     "aws_cloudwatch_log_group": ["logs"],
     "aws_iam_role": ["execution_role", "task_role"],
-    "aws_iam_role_policy": ["execution_policy"],
+    "aws_iam_role_policy": ["execution_policy", "exec_policy"],
+    "aws_cloudwatch_metric_alarm": [
+        "alarms_target_5xx",
+        "alarms_unhealthy_hosts",
+        "alarms_response_time",
+        "alarms_running_tasks",
+        "alarms_cpu",
+        "alarms_memory",
+    ],
     "aws_ecs_task_definition": ["task"],
     "aws_service_discovery_service": ["discovery"],
     "aws_ecs_service": ["service"],
@@ -139,11 +147,11 @@ def test_execution_role_may_only_write_its_own_log_group(template: dict[str, Any
             "resources": [f"${{aws_cloudwatch_log_group.{logs}.arn}}:log-stream:*"],
         }
     ]
-    # No managed policies, no inline policy on the task role: the applications call no AWS API.
+    # No managed policies; no other policy on the execution role (the shipped catalog names no secret).
     assert "managed_policy_arns" not in resources(template, "aws_iam_role")[role]
-    assert (
-        len([p for p in resources(template, "aws_iam_role_policy").values() if f"service_{service}_" in p["role"]]) == 1
-    )
+    assert [p["name"] for p in resources(template, "aws_iam_role_policy").values() if p["role"] == policy["role"]] == [
+        "pull-image-and-write-logs"
+    ]
 
 
 def test_ecr_images_add_only_repository_scoped_pulls() -> None:

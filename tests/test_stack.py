@@ -55,14 +55,23 @@ def test_provider_pins_the_bindings_version_and_tags_everything(template: dict[s
     assert provider["allowed_account_ids"] == "${local.environment.allowed_account_ids}"
 
 
+# A service's entry in every environment of the shipped settings: default thresholds, no secret.
+DEFAULT_SERVICE_ALARMS = {"target_5xx_per_minute": 5, "response_time_percentile": 95, "response_time_ms": 1000,
+                          "cpu_alarm_percent": 85, "memory_alarm_percent": 85}  # fmt: skip
+NO_SECRETS = {"secrets": {}, "secret_parameter_arns": [], "secret_manager_arns": [], "secret_key_arns": [],
+              "secret_keys_enabled": False}  # fmt: skip
+
+
 def test_environments_table_is_emitted_whole_and_selected_by_workspace(template: dict[str, Any]) -> None:
     assert template["locals"]["workspace"] == "${terraform.workspace}"
     course_services = {
-        service: {"min_tasks": 2, "image_tag": "latest"}
+        service: {"min_tasks": 2, "image_tag": "latest", **DEFAULT_SERVICE_ALARMS, **NO_SECRETS}
         for service in ("account", "inventory", "shopping", "store2018")
     }
     shared = {"allowed_account_ids": [], "certificate_arn": "", "https_enabled": False,
               "alb_access_logs_bucket": "", "alb_access_logs_enabled": False, "zone_ids": [], "zones_pinned": False,
+              "alarm_minutes": 3, "load_balancer_5xx_per_minute": 10, "alarm_email": "", "alarm_email_enabled": False,
+              "wait_for_steady_state": True,
               "capacity": {"fargate_base": 1, "fargate_weight": 1, "fargate_spot_weight": 0}}  # fmt: skip
     table = template["locals"]["environments"]
     assert sorted(table) == sorted(SETTINGS.environments)
@@ -74,6 +83,7 @@ def test_environments_table_is_emitted_whole_and_selected_by_workspace(template:
             "log_retention_days": 30,
             "flow_log_retention_days": 90,
             "dns_record_name": "store2018",
+            "ecs_exec": False,
             "services": {s: {**v, "max_tasks": 6} for s, v in course_services.items()},
             **shared,
         },
@@ -84,6 +94,7 @@ def test_environments_table_is_emitted_whole_and_selected_by_workspace(template:
             "log_retention_days": 7,
             "flow_log_retention_days": 7,
             "dns_record_name": "store2018test",
+            "ecs_exec": True,
             "services": {s: {**v, "max_tasks": 3} for s, v in course_services.items()},
             **shared,
         },
@@ -118,7 +129,14 @@ def test_a_new_environment_is_one_table_entry() -> None:
         ["111122223333"],
     )
     assert dev["dns_record_name"] == "store2018-dev"  # the default for a new environment
-    assert dev["services"]["account"] == {"min_tasks": 2, "max_tasks": 4, "image_tag": "latest"}
+    assert dev["services"]["account"] == {
+        "min_tasks": 2,
+        "max_tasks": 4,
+        "image_tag": "latest",
+        **DEFAULT_SERVICE_ALARMS,
+        **NO_SECRETS,
+    }
+    assert (dev["ecs_exec"], dev["wait_for_steady_state"], dev["alarm_email_enabled"]) == (False, True, False)
     message = template["resource"]["terraform_data"]["workspace_guard"]["lifecycle"]["precondition"][0]
     assert "Allowed workspaces: prod, staging, dev." in message["error_message"]
 
@@ -158,6 +176,7 @@ def test_per_service_overrides_and_capacity_mix_reach_the_table() -> None:
     )
     template = json.loads(synth(settings_with(environments={"prod": prod})))
     entry = template["locals"]["environments"]["prod"]
-    assert entry["services"]["account"] == {"min_tasks": 3, "max_tasks": 8, "image_tag": "1.5.0"}
-    assert entry["services"]["inventory"] == {"min_tasks": 2, "max_tasks": 4, "image_tag": "1.4.2"}
+    tasks_and_tag = ("min_tasks", "max_tasks", "image_tag")
+    assert [entry["services"]["account"][k] for k in tasks_and_tag] == [3, 8, "1.5.0"]
+    assert [entry["services"]["inventory"][k] for k in tasks_and_tag] == [2, 4, "1.4.2"]
     assert entry["capacity"] == {"fargate_base": 2, "fargate_weight": 1, "fargate_spot_weight": 3}

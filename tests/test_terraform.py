@@ -64,7 +64,7 @@ def test_plan_names_and_tags_carry_the_workspace(plans: dict[str, dict[str, Any]
     plan = plans[workspace]
     groups = sorted(g["values"]["name"] for g in planned_resources(plan, "aws_security_group"))
     assert groups == [f"{workspace}-store2018-alb", f"{workspace}-store2018-tasks"]
-    taggable = [r for r in plan["planned_values"]["root_module"]["resources"] if "tags_all" in r["values"]]
+    taggable = [r for r in plan["planned_values"]["root_module"]["resources"] if "tags_all" in r.get("values", {})]
     assert len(taggable) >= 15
     for resource in taggable:
         assert resource["values"]["tags_all"] is None or {"Project": "store2018", "Workspace": workspace}.items() <= (

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SETTINGS
+from conftest import SETTINGS, settings_with
 
 from local.deploy import LocalDeployment, workspaces
 from local.emulated import MotoServer, TerraformWorkdir
+from store2018.app import STACK_NAME, build_app
+from store2018.settings import Alerting, Secret
 from store2018.state_bucket import state_key_alias
 
 # One worker per group (`--dist loadgroup`): its tests share the session and module fixtures.
@@ -176,7 +179,7 @@ def test_unique_names_never_collide_across_workspaces(deployed: Deployed) -> Non
         "roles": [r["RoleName"] for r in client("iam").list_roles()["Roles"]],
         "log groups": [g["logGroupName"] for g in client("logs").describe_log_groups()["logGroups"]],
     }
-    per_workspace = {"load balancers": 1, "target groups": 4, "clusters": 1, "roles": 9, "log groups": 5}
+    per_workspace = {"load balancers": 1, "target groups": 4, "clusters": 1, "roles": 9, "log groups": 6}
     for kind, found in names.items():
         assert len(found) == len(set(found)) == len(SETTINGS.environments) * per_workspace[kind], (kind, found)
         for workspace in SETTINGS.environments:
@@ -210,6 +213,187 @@ def test_a_plan_right_after_apply_shows_no_changes(deployed: Deployed, workspace
     deployed.workdir.select_workspace(workspace)
     result = deployed.workdir.run("plan", "-input=false", "-refresh=true", "-detailed-exitcode", check=False)
     assert result.returncode == 0, result.output  # 2 would mean changes
+
+
+def target_group_suffixes(deployed: Deployed, workspace: str) -> dict[str, str]:
+    """Each exposed service's target group's ARN suffix (its CloudWatch dimension), as the emulator holds it."""
+    groups = deployed.moto.client("elbv2").describe_target_groups()["TargetGroups"]
+    prefix = f"{workspace}-store2018-"
+    return {g["TargetGroupName"].removeprefix(prefix): g["TargetGroupArn"].split(":")[-1]
+            for g in groups if g["TargetGroupName"].startswith(prefix)}  # fmt: skip
+
+
+def topic_arn(deployed: Deployed, workspace: str) -> str:
+    (arn,) = [str(t["TopicArn"]) for t in deployed.moto.client("sns").list_topics()["Topics"]
+              if t["TopicArn"].endswith(f":{workspace}-store2018-alarms")]  # fmt: skip
+    return arn
+
+
+@pytest.mark.parametrize("workspace", sorted(SETTINGS.environments))
+def test_alarms_watch_the_right_target_group_and_service_and_tell_the_topic(deployed: Deployed, workspace: str) -> None:
+    described = deployed.moto.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{workspace}-store2018-")
+    found = {a["AlarmName"]: a for a in described["MetricAlarms"]}
+    assert len(found) == 6 * len(SERVICES) + 2
+    groups, topic = target_group_suffixes(deployed, workspace), topic_arn(deployed, workspace)
+    (load_balancer,) = [lb["LoadBalancerArn"].split(":loadbalancer/")[1]
+                        for lb in deployed.moto.client("elbv2").describe_load_balancers()["LoadBalancers"]
+                        if lb["LoadBalancerName"] == f"{workspace}-store2018"]  # fmt: skip
+    services = {s.rsplit("/", 1)[1] for s in active_services(deployed.moto, f"{workspace}-store2018-cluster")}
+    for name, alarm in found.items():
+        assert (alarm["AlarmActions"], alarm["OKActions"]) == ([topic], [topic]), name
+        dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+        service = name.removeprefix(f"{workspace}-store2018-").split("-")[0]
+        if alarm["Namespace"] == "AWS/ApplicationELB":
+            assert dimensions.pop("LoadBalancer") == load_balancer, name
+            if "TargetGroup" in dimensions:
+                expected = "store2018" if service == "site" else service  # site-down: the default route
+                assert dimensions.pop("TargetGroup") == groups[expected], name
+        else:
+            assert dimensions.pop("ClusterName") == f"{workspace}-store2018-cluster", name
+            assert dimensions.pop("ServiceName") in services, name
+        assert dimensions == {}, name
+
+
+@pytest.mark.parametrize("workspace", sorted(SETTINGS.environments))
+def test_the_dashboard_shows_every_service_and_the_load_balancer(deployed: Deployed, workspace: str) -> None:
+    body = json.loads(deployed.moto.client("cloudwatch").get_dashboard(DashboardName=f"{workspace}-store2018")[
+        "DashboardBody"])  # fmt: skip
+    graphs = {w["properties"]["title"]: w["properties"] for w in body["widgets"]}
+    groups = target_group_suffixes(deployed, workspace)
+    for service in SERVICES:
+        for title in ("requests and 5xx", "response time (s)", "running and desired tasks", "CPU and memory (%)"):
+            assert f"{service}: {title}" in graphs
+        (latency,) = graphs[f"{service}: response time (s)"]["metrics"]
+        assert latency[:6] == ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", latency[3], "TargetGroup",
+                               groups[service]]  # fmt: skip
+        assert latency[6]["stat"] == f"p{SETTINGS.services[service].alarms.response_time_percentile}"
+        running, desired = graphs[f"{service}: running and desired tasks"]["metrics"]
+        ecs = ["ClusterName", f"{workspace}-store2018-cluster", "ServiceName", f"{workspace}-store2018-{service}"]
+        assert running[:2] == ["ECS/ContainerInsights", "RunningTaskCount"] and running[2:6] == ecs
+        assert desired[:2] == ["ECS/ContainerInsights", "DesiredTaskCount"] and desired[2:6] == ecs
+    healthy = graphs["Load balancer: healthy hosts per service"]["metrics"]
+    assert sorted(m[5] for m in healthy) == sorted(groups.values())
+    assert all(w["properties"]["region"] == SETTINGS.project.region for w in body["widgets"])
+    outputs = json.loads(deployed.workdir.run("output", "-json", workspace=workspace).output)
+    assert outputs["dashboard_url"]["value"].endswith(f"#dashboards/dashboard/{workspace}-store2018")
+
+
+@pytest.mark.parametrize("workspace", sorted(SETTINGS.environments))
+def test_the_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(deployed: Deployed, workspace: str) -> None:
+    client = deployed.moto.client
+    topic = topic_arn(deployed, workspace)
+    attributes = client("sns").get_topic_attributes(TopicArn=topic)["Attributes"]
+    key = client("kms").describe_key(KeyId=f"alias/{workspace}-store2018-alarms")["KeyMetadata"]
+    assert attributes["KmsMasterKeyId"] == key["Arn"]
+    key_policy = json.loads(client("kms").get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
+    (cloudwatch,) = [s for s in key_policy["Statement"] if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert sorted(cloudwatch["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    topic_policy = json.loads(attributes["Policy"])
+    (publish,) = [s for s in topic_policy["Statement"] if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert (publish["Action"], publish["Resource"]) == ("sns:Publish", topic)
+
+
+@pytest.mark.parametrize("workspace", sorted(SETTINGS.environments))
+def test_ecs_exec_and_the_rollback_alarms_as_the_emulator_holds_them(deployed: Deployed, workspace: str) -> None:
+    client = deployed.moto.client
+    cluster = f"{workspace}-store2018-cluster"
+    on = SETTINGS.environments[workspace].ecs_exec
+    services = client("ecs").describe_services(cluster=cluster, services=active_services(deployed.moto, cluster))
+    for service in services["services"]:
+        name = service["serviceName"]
+        assert service.get("enableExecuteCommand", False) is on  # a false flag is left out of the answer
+        alarms = service["deploymentConfiguration"]["alarms"]
+        rollback = (sorted(alarms["alarmNames"]), alarms["enable"], alarms["rollback"])
+        assert rollback == ([f"{name}-5xx", f"{name}-unhealthy-hosts"], True, True)
+        assert service["runningCount"] == service["desiredCount"]  # what wait_for_steady_state waited for
+        policies = client("iam").list_role_policies(RoleName=f"{name}-task")["PolicyNames"]
+        assert policies == (["exec"] if on else [])
+        if on:
+            document = client("iam").get_role_policy(RoleName=f"{name}-task", PolicyName="exec")["PolicyDocument"]
+            granted = {s["Sid"]: s for s in document["Statement"]}
+            exec_key = client("kms").describe_key(KeyId=f"alias/{workspace}-store2018-exec")["KeyMetadata"]["Arn"]
+            assert sorted(granted) == [
+                "ExecChannels", "ExecDecryptsSessions", "ExecFindsItsLogGroup", "ExecWritesSessionLogs"]  # fmt: skip
+            assert granted["ExecDecryptsSessions"]["Resource"] == exec_key
+            assert granted["ExecWritesSessionLogs"]["Resource"].endswith(
+                f":log-group:/ecs/{workspace}-store2018/exec:log-stream:*"
+            )
+    (described,) = client("ecs").describe_clusters(clusters=[cluster])["clusters"]
+    execute = described["configuration"]["executeCommandConfiguration"]
+    assert execute["logConfiguration"]["cloudWatchLogGroupName"] == f"/ecs/{workspace}-store2018/exec"
+    exec_key = client("kms").describe_key(KeyId=f"alias/{workspace}-store2018-exec")["KeyMetadata"]
+    assert execute["kmsKeyId"] == exec_key["Arn"]
+    (log_group,) = client("logs").describe_log_groups(logGroupNamePrefix=f"/ecs/{workspace}-store2018/exec")[
+        "logGroups"]  # fmt: skip
+    assert log_group["kmsKeyId"] == exec_key["Arn"]
+
+
+def test_a_secret_reaches_its_container_by_reference_only(
+    deployed: Deployed, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A catalog that gives the account service two secrets (an SSM parameter under a key of its own,
+    a Secrets Manager secret), created in the emulator and applied to staging over the running
+    deployment, with an alarm e-mail: the container gets `secrets`, the execution role may read exactly
+    those and decrypt with that key, and neither value appears in the synthesis, the plan or the state."""
+    client = deployed.moto.client
+    values = {"DB_PASSWORD": f"pw-{secrets.token_hex(12)}", "API_TOKEN": f"tok-{secrets.token_hex(12)}"}
+    key = client("kms").create_key(Description="the account service's parameters")["KeyMetadata"]
+    client("ssm").put_parameter(Name="/store2018/staging/db-password", Value=values["DB_PASSWORD"],
+                                Type="SecureString", KeyId=key["Arn"])  # fmt: skip
+    parameter = client("ssm").get_parameter(Name="/store2018/staging/db-password")["Parameter"]["ARN"]
+    secret = client("secretsmanager").create_secret(Name="store2018/staging/api", SecretString=values["API_TOKEN"])
+    assert secret["ARN"].rsplit("-", 1)[1].isalnum()  # the random suffix, which the setting must include
+    given = {"DB_PASSWORD": Secret(arn=parameter, kms_key_arn=key["Arn"]), "API_TOKEN": Secret(arn=secret["ARN"])}
+    account = replace(SETTINGS.services["account"], secrets=given)
+    staging = replace(SETTINGS.environments["staging"], alerting=Alerting(email="oncall@example.com"))
+    settings = settings_with(services={**SETTINGS.services, "account": account},
+                             environments={**SETTINGS.environments, "staging": staging})  # fmt: skip
+    synthesis = tmp_path_factory.mktemp("secrets") / "synth"
+    build_app(outdir=str(synthesis), settings=settings).synth()
+    stack = synthesis / "stacks" / STACK_NAME
+    try:
+        with TerraformWorkdir(stack, synthesis.parent / "work", deployed.moto, create_state_bucket=False) as work:
+            plan = work.plan_json("staging")
+            work.run("apply", "-auto-approve", "-input=false", "staging.tfplan", timeout=900)
+            state = work.run("state", "pull").output
+            replan = work.run("plan", "-input=false", "-detailed-exitcode", check=False)
+        assert replan.returncode == 0, replan.output  # the emulator keeps what was applied
+        written = {"synthesis": (stack / "cdk.tf.json").read_text(), "plan": json.dumps(plan), "state": state}
+        for where, text in written.items():
+            assert not [name for name, value in values.items() if value in text], where
+        ecs = client("ecs")
+        service = ecs.describe_services(cluster="staging-store2018-cluster", services=["staging-store2018-account"])
+        definition = ecs.describe_task_definition(taskDefinition=service["services"][0]["taskDefinition"])
+        (container,) = definition["taskDefinition"]["containerDefinitions"]
+        assert sorted((s["name"], s["valueFrom"]) for s in container["secrets"]) == [
+            ("API_TOKEN", secret["ARN"]), ("DB_PASSWORD", parameter)]  # fmt: skip
+        assert not {e["name"] for e in container.get("environment", [])} & set(values)
+        role, iam = "staging-store2018-account-execution", client("iam")
+        assert sorted(iam.list_role_policies(RoleName=role)["PolicyNames"]) == [
+            "decrypt-secrets", "pull-image-and-write-logs"]  # fmt: skip
+        granted = {s["Sid"]: s for s in iam.get_role_policy(RoleName=role, PolicyName="pull-image-and-write-logs")[
+            "PolicyDocument"]["Statement"]}  # fmt: skip
+        assert (granted["ReadOwnParameters"]["Action"], granted["ReadOwnParameters"]["Resource"]) == (
+            "ssm:GetParameters",
+            parameter,
+        )
+        assert (granted["ReadOwnSecrets"]["Action"], granted["ReadOwnSecrets"]["Resource"]) == (
+            "secretsmanager:GetSecretValue",
+            secret["ARN"],
+        )
+        (decrypt,) = iam.get_role_policy(RoleName=role, PolicyName="decrypt-secrets")["PolicyDocument"]["Statement"]
+        assert (decrypt["Action"], decrypt["Resource"]) == ("kms:Decrypt", key["Arn"])
+        # The e-mail subscription this settings change also asked for (SNS then mails the address to confirm).
+        (subscription,) = client("sns").list_subscriptions_by_topic(TopicArn=topic_arn(deployed, "staging"))[
+            "Subscriptions"]  # fmt: skip
+        assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "oncall@example.com")
+        # The other services' roles gained nothing.
+        assert iam.list_role_policies(RoleName="staging-store2018-inventory-execution")["PolicyNames"] == [
+            "pull-image-and-write-logs"]  # fmt: skip
+    finally:
+        client("ssm").delete_parameter(Name="/store2018/staging/db-password")
+        client("secretsmanager").delete_secret(SecretId=secret["ARN"], ForceDeleteWithoutRecovery=True)
+        client("kms").schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
 
 
 def active_clusters(moto: MotoServer) -> list[str]:
@@ -281,6 +465,10 @@ def test_the_final_teardown_leaves_nothing_behind(deployed: Deployed) -> None:
             "ScalableTargets"
         ],
         "buckets": client("s3").list_buckets()["Buckets"],
+        "alarms": client("cloudwatch").describe_alarms()["MetricAlarms"],
+        "dashboards": client("cloudwatch").list_dashboards()["DashboardEntries"],
+        "topics": client("sns").list_topics()["Topics"],
+        "subscriptions": client("sns").list_subscriptions()["Subscriptions"],
         "key aliases": [
             a for a in client("kms").list_aliases()["Aliases"] if not a["AliasName"].startswith("alias/aws/")
         ],

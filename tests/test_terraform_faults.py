@@ -141,6 +141,6 @@ def test_a_second_apply_is_refused_by_the_lock_and_an_interrupted_apply_recovers
         "clusters": 1,
         "services": 4,
         "roles": 9,
-        "log groups": 5,
+        "log groups": 6,  # the four services', the flow logs' and the exec sessions'
         "namespaces": 1,
     }

@@ -25,7 +25,8 @@ def test_every_plan_passes_our_rules(plans: dict[str, dict[str, Any]], workspace
 def test_every_taggable_resource_is_tagged_with_project_and_workspace(
     plans: dict[str, dict[str, Any]], workspace: str
 ) -> None:
-    tagged = [r for r in plans[workspace]["planned_values"]["root_module"]["resources"] if "tags_all" in r["values"]]
+    resources = plans[workspace]["planned_values"]["root_module"]["resources"]
+    tagged = [r for r in resources if "tags_all" in r.get("values", {})]  # the topic policy: all unknown at plan
     assert len(tagged) >= 40  # the rule above judged real resources, not an empty list
     for resource in tagged:
         assert resource["values"]["tags_all"]["Workspace"] == workspace, resource["address"]

@@ -325,13 +325,19 @@ def test_each_workspace_creates_the_same_resources_but_nat(plans: dict[str, Any]
         ws: sorted(c["address"] for c in plan["resource_changes"] if c["change"]["actions"] == ["create"])
         for ws, plan in plans.items()
     }
-    assert len(created["prod"]) == 87
-    # Only the number of NAT gateways (and their EIPs) differs: staging shares one.
+    assert len(created["prod"]) == 121
+    # Only the number of NAT gateways (and their EIPs) differs, and ECS Exec's task-role policies: staging
+    # shares one NAT gateway and turns exec on.
     nat = ("aws_eip.network_nat_eip_333844B5[", "aws_nat_gateway.network_nat_B2CD8D5F[")
+
+    def is_exec(address: str) -> bool:
+        return address.startswith("aws_iam_role_policy.service_") and "_exec_policy_" in address
+
     for workspace, addresses in created.items():
-        shared = [a for a in addresses if not a.startswith(nat)]
-        assert shared == [a for a in created["prod"] if not a.startswith(nat)]
+        shared = [a for a in addresses if not a.startswith(nat) and not is_exec(a)]
+        assert shared == [a for a in created["prod"] if not a.startswith(nat) and not is_exec(a)]
         count = nat_gateways(workspace)
         expected = sorted(f"{prefix}{i}]" for prefix in nat for i in range(count))
         assert sorted(a for a in addresses if a.startswith(nat)) == expected
-    assert nat_gateways("staging") == 1
+        assert len([a for a in addresses if is_exec(a)]) == len(SETTINGS.services) * env(workspace).ecs_exec
+    assert nat_gateways("staging") == 1 and env("staging").ecs_exec and not env("prod").ecs_exec

@@ -31,7 +31,15 @@ from local.emulated import MotoServer, TerraformWorkdir, planned_resources
 from store2018 import load_balancer, service
 from store2018.app import STACK_NAME, build_app
 from store2018.reference import SECTIONS
-from store2018.settings import ConfigError, ServiceOverrides, Settings
+from store2018.settings import (
+    URL_HOST,
+    Alerting,
+    ConfigError,
+    ContainerHealthCheck,
+    Secret,
+    ServiceOverrides,
+    Settings,
+)
 from store2018.terraform_text import TREATMENTS, expression_string, template
 
 # Sequences that would change what Terraform reads if they reached it unescaped.
@@ -75,6 +83,10 @@ def account(**changes: Any) -> object:
     return settings_with(services={**SETTINGS.services, "account": replace(ACCOUNT, **changes)})
 
 
+PARAMETER = "arn:aws:ssm:us-west-2:123456789012:parameter/store2018/db-password"
+SECRET = Secret(arn="arn:aws:secretsmanager:us-west-2:123456789012:secret:store2018/db-AbCdEf")
+KEY = "arn:aws:kms:us-west-2:123456789012:key/0f3c1e2a-1b2c-4d5e-8f90-123456789abc"
+
 SETTERS: dict[str, Callable[[str], object]] = {
     "ProjectSettings.name": lambda v: settings_with(name=v),
     "ProjectSettings.region": lambda v: settings_with(region=v),
@@ -99,6 +111,11 @@ SETTERS: dict[str, Callable[[str], object]] = {
     "ServiceSpec.api_base_variables": lambda v: account(api_base_variables={"A" + v: "inventory"}),
     "ServiceSpec.writable_paths": lambda v: account(read_only_root_filesystem=True, writable_paths=("/" + v,)),
     "ServiceSpec.environment": lambda v: account(environment={"A" + v: "x"}),  # the names; the values are escaped
+    "ServiceSpec.secrets": lambda v: account(secrets={"A" + v: Secret(arn=PARAMETER)}),
+    "ServiceOverrides.secrets": lambda v: prod(services={"account": ServiceOverrides(secrets={"A" + v: SECRET})}),
+    "Secret.arn": lambda v: account(secrets={"A": Secret(arn=PARAMETER + v)}),
+    "Secret.kms_key_arn": lambda v: account(secrets={"A": Secret(arn=PARAMETER, kms_key_arn=KEY + v)}),
+    "Alerting.email": lambda v: prod(alerting=Alerting(email="oncall" + v + "@example.com")),
 }
 
 
@@ -178,9 +195,17 @@ class Batch:
     public_paths: tuple[str, ...]  # the account service's path patterns on the load balancer
 
 
+def health_command(batch: Batch) -> tuple[str, ...]:
+    """The account container's health check: the batch's values as its arguments (a URL to another host
+    would be refused, rightly: a check calls only its own container)."""
+    return ("CMD", "/check", *[v for v in batch.values if v and not URL_HOST.search(v)])
+
+
 def batch_settings(batch: Batch) -> Settings:
+    check = ContainerHealthCheck(command=health_command(batch))
     account = replace(ACCOUNT, environment={f"V{i}": v for i, v in enumerate(batch.values)},
-                      health_check_path=batch.health_check_path, public_paths=batch.public_paths)  # fmt: skip
+                      health_check_path=batch.health_check_path, public_paths=batch.public_paths,
+                      container_health_check=check)  # fmt: skip
     inventory = replace(SETTINGS.services["inventory"], api_base_path=batch.api_base_path)
     return settings_with(services={**SETTINGS.services, "account": account, "inventory": inventory})
 
@@ -224,9 +249,12 @@ def arrival_problems(plan: Any, batch: Batch) -> list[str]:
         for r in planned_resources(plan, "aws_ecs_task_definition")
     }
     (account,) = definitions["prod-store2018-account"]
-    keys = {"name", "image", "essential", "portMappings", "logConfiguration", "environment"}
+    keys = {"name", "image", "essential", "portMappings", "logConfiguration", "environment", "healthCheck"}
     if set(account) != keys:
         problems.append(f"container keys {sorted(account)}, expected {sorted(keys)}")
+    command = account.get("healthCheck", {}).get("command")
+    if command != list(health_command(batch)):
+        problems.append(f"health check command: wrote {list(health_command(batch))!r}, arrived {command!r}")
     arrived = {e.get("name"): e.get("value") for e in account.get("environment", [])}
     expected = {f"V{i}": v for i, v in enumerate(batch.values)}
     problems += [

@@ -54,5 +54,6 @@ def environments() -> Mapping[str, EnvironmentSettings]:
             log_retention_days=7,
             flow_log_retention_days=7,
             dns_record_name="store2018test",
+            ecs_exec=True,  # `aws ecs execute-command` may open a shell in staging's tasks (README)
         )),
     )  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cdktf import TerraformLocal, TerraformResource
+from cdktf import TerraformDataSource, TerraformLocal, TerraformResource
 from constructs import Construct
 
 
@@ -17,6 +17,8 @@ def named_local(scope: Construct, name: str, expression: Any) -> TerraformLocal:
     return local
 
 
-def address(resource: TerraformResource) -> str:
-    """The resource's Terraform address (`type.name`), for expressions cdktf cannot build (splats, `[0]`)."""
-    return f"{resource.terraform_resource_type}.{resource.friendly_unique_id}"
+def address(resource: TerraformResource | TerraformDataSource) -> str:
+    """The resource's Terraform address (`type.name`, `data.type.name`), for expressions cdktf cannot build
+    (splats, `[0]`)."""
+    prefix = "data." if isinstance(resource, TerraformDataSource) else ""
+    return f"{prefix}{resource.terraform_resource_type}.{resource.friendly_unique_id}"

@@ -25,6 +25,7 @@ from cdktf_cdktf_provider_aws.route53_record import Route53Record, Route53Record
 from constructs import Construct
 
 from store2018.expressions import address, named_local
+from store2018.monitoring import LoadBalancerDimensions
 from store2018.settings import ServiceSpec
 from store2018.terraform_text import template
 from store2018.workspace import WorkspaceSelection
@@ -186,6 +187,12 @@ class LoadBalancer(Construct):
         self.url: str = Fn.format("%s://%s", [Fn.conditional(https_enabled.as_boolean, "https", "http"), host])
         self.dns_name: str = alb.dns_name
         self.target_group_arns: dict[str, str] = {service: group.arn for service, group in groups.items()}
+        #: The load balancer's and each exposed service's target group's CloudWatch dimensions.
+        self.dimensions: dict[str, LoadBalancerDimensions] = {
+            service: LoadBalancerDimensions(load_balancer=alb.arn_suffix, target_group=group.arn_suffix)
+            for service, group in groups.items()
+        }
+        self.front_end: str = front_end
         #: `resource_label` of ALBRequestCountPerTarget scaling, per exposed service.
         self.request_count_labels: dict[str, str] = {
             service: f"{alb.arn_suffix}/{group.arn_suffix}" for service, group in groups.items()

@@ -22,9 +22,13 @@ from typing import Any
 
 from store2018 import settings as settings_module
 from store2018.settings import (
+    AlarmThresholds,
+    Alerting,
     CapacityMix,
+    ContainerHealthCheck,
     EnvironmentSettings,
     ProjectSettings,
+    Secret,
     ServiceOverrides,
     ServiceSpec,
     StateBackendSettings,
@@ -114,6 +118,10 @@ SECTIONS = (
     (CapacityMix, "Written as `EnvironmentSettings.capacity`."),
     (ServiceOverrides, "Written as an entry of `EnvironmentSettings.services`."),
     (ServiceSpec, "Written as one entry of `services()` in `constructs/store2018/catalog.py`."),
+    (Alerting, "Written as `EnvironmentSettings.alerting`."),
+    (AlarmThresholds, "Written as `ServiceSpec.alarms` or `ServiceOverrides.alarms`."),
+    (ContainerHealthCheck, "Written as `ServiceSpec.container_health_check`."),
+    (Secret, "Written as a value of `ServiceSpec.secrets` or `ServiceOverrides.secrets`."),
 )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from store2018.load_balancer import LISTENER_PORTS
+from store2018.settings import SECRET_LOOKING_NAME
 
 ANYWHERE = ("0.0.0.0/0", "::/0")
 HTTPS_PORT = 443
@@ -166,6 +167,9 @@ def check_synthesis(document: dict[str, Any]) -> list[Violation]:
                     "behind NAT and must not get a public IP",
                 ))  # fmt: skip
 
+    for address, service in _resources(document, "aws_ecs_service"):
+        found += [Violation("rollback-alarms", address, problem) for problem in _rollback_problems(service)]
+
     for address, log_group in _resources(document, "aws_cloudwatch_log_group"):
         if log_group.get("retention_in_days") in (None, 0, "0"):
             found.append(Violation(
@@ -173,6 +177,21 @@ def check_synthesis(document: dict[str, Any]) -> list[Violation]:
                 "no retention_in_days: CloudWatch would keep the logs forever (and bill for them)",
             ))  # fmt: skip
     return found
+
+
+def _rollback_problems(service: dict[str, Any]) -> list[str]:
+    """Why an ECS service would not roll a bad deployment back on its alarms (empty: it would)."""
+    alarms = _as_list(service.get("alarms"))
+    if not alarms:
+        return ["no `alarms` block: a deployment that raises errors would not roll back"]
+    (block,) = alarms
+    problems = []
+    if not block.get("alarm_names"):
+        problems.append("the `alarms` block names no alarm")
+    for flag in ("enable", "rollback"):
+        if block.get(flag) not in (True, "true"):
+            problems.append(f"alarms.{flag} = {block.get(flag)!r}; it must be true")
+    return problems
 
 
 def _planned(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -203,6 +222,14 @@ def check_plan(plan: dict[str, Any], *, workspace: str, project: str) -> list[Vi
         if resource["type"] == "aws_ecs_task_definition":
             definitions = json.loads(values.get("container_definitions") or "[]")
             for container in definitions:
+                for variable in container.get("environment") or []:
+                    if SECRET_LOOKING_NAME.fullmatch(str(variable.get("name"))):
+                        found.append(Violation(
+                            "no-plain-secrets", address,
+                            f"container {container.get('name')!r} has {variable.get('name')!r} in plain "
+                            "`environment` (written into the task definition, the plan and the state); declare "
+                            "it in the catalog's `secrets`",
+                        ))  # fmt: skip
                 if container.get("privileged"):
                     found.append(Violation(
                         "no-privileged-container", address,
@@ -210,6 +237,7 @@ def check_plan(plan: dict[str, Any], *, workspace: str, project: str) -> list[Vi
                         "on the host elsewhere)",
                     ))  # fmt: skip
         if resource["type"] == "aws_ecs_service":
+            found += [Violation("rollback-alarms", address, problem) for problem in _rollback_problems(values)]
             for config in values.get("network_configuration") or []:
                 if config.get("assign_public_ip"):
                     found.append(Violation("no-public-ip", address, "assign_public_ip = true"))

@@ -1,8 +1,10 @@
 """One Store2018 service on Fargate, built from its catalog entry (`catalog.ServiceSpec`).
 
-Per service: a log group, an execution role (pull the image, write its own log group, nothing
-else) and a separate task role, a task definition whose container definitions are built from
-typed data, a Cloud Map service, an ECS service and its target-tracking autoscaling.
+Per service: a log group, an execution role (pull the image, write its own log group, read its own
+secrets, nothing else) and a separate task role (ECS Exec's channels, only where the workspace turns
+exec on), a task definition whose container definitions are built from typed data, a Cloud Map
+service, its alarms (`monitoring.ServiceAlarms`), an ECS service that rolls a deployment back on its
+alarms or its circuit breaker, and its target-tracking autoscaling.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cdktf import Fn, ITerraformDependable, TerraformResourceLifecycle
+from cdktf import Fn, ITerraformDependable, TerraformCount, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.appautoscaling_policy import (
     AppautoscalingPolicy,
     AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
@@ -22,9 +24,11 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
 )
 from cdktf_cdktf_provider_aws.ecs_service import (
     EcsService,
+    EcsServiceAlarms,
     EcsServiceCapacityProviderStrategy,
     EcsServiceDeploymentCircuitBreaker,
     EcsServiceLoadBalancer,
@@ -47,9 +51,11 @@ from cdktf_cdktf_provider_aws.service_discovery_service import (
 from constructs import Construct
 
 from store2018.cluster import Cluster
+from store2018.expressions import address
+from store2018.monitoring import Alarms, LoadBalancerDimensions, ServiceAlarms
 from store2018.settings import ECR_IMAGE, ServiceSpec
 from store2018.terraform_text import expression_string
-from store2018.workspace import WorkspaceSelection
+from store2018.workspace import ServiceValues, WorkspaceSelection
 
 # Seconds ECS ignores failing load-balancer health checks after a task starts (.NET start-up).
 HEALTH_CHECK_GRACE_PERIOD_SECONDS = 60
@@ -64,6 +70,7 @@ class LoadBalancerAttachment:
 
     target_group_arn: str
     request_count_label: str  # ALBRequestCountPerTarget's resource label
+    dimensions: LoadBalancerDimensions  # the target group's CloudWatch dimensions
     listeners: Sequence[ITerraformDependable]  # the service is created after them
 
 
@@ -85,6 +92,7 @@ class FargateService(Construct):
         security_group_id: str,
         assume_role_policy: str,
         load_balancer: LoadBalancerAttachment | None,
+        alarms: Alarms,
     ) -> None:
         super().__init__(scope, construct_id)
         name = workspace.resource_name
@@ -110,15 +118,64 @@ class FargateService(Construct):
             name="pull-image-and-write-logs",
             role=execution_role.id,
             policy=DataAwsIamPolicyDocument(
-                self, "execution_permissions", statement=self._execution_statements(spec, log_group.arn)
+                self, "execution_permissions", statement=self._execution_statements(spec, values, log_group.arn)
             ).json,
         )
+        # Keys differ per environment (or are AWS-managed, needing no grant): a policy only where one is named.
+        if any(table.services[service].secret_keys_enabled for table in workspace.tables.values()):
+            self._count_policy(
+                "decrypt_secrets",
+                role=execution_role.id,
+                enabled=values.secret_keys_enabled,
+                statement=DataAwsIamPolicyDocumentStatement(
+                    sid="DecryptOwnSecrets",
+                    actions=["kms:Decrypt"],
+                    resources=values.secret_key_arns,
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="StringEquals",
+                            variable="kms:ViaService",
+                            values=[f"ssm.{region}.amazonaws.com", f"secretsmanager.{region}.amazonaws.com"],
+                        )
+                    ],
+                ),
+            )
         task_role = IamRole(
             self,
             "task_role",
             name=name(service, "task"),
-            description=f"The {service} application's own AWS permissions (none so far)",
+            description=f"The {service} application's own AWS permissions (ECS Exec's channels where it is on)",
             assume_role_policy=assume_role_policy,
+        )
+        # ECS Exec: the SSM agent in the task opens its channels with the task role, and writes the
+        # session's log to the cluster's exec log group. Only in workspaces that turn exec on.
+        exec_policy = self._count_policy(
+            "exec",
+            role=task_role.id,
+            enabled=workspace.current.ecs_exec,
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="ExecChannels",  # these actions have no resource to scope them to
+                    actions=[
+                        "ssmmessages:CreateControlChannel",
+                        "ssmmessages:CreateDataChannel",
+                        "ssmmessages:OpenControlChannel",
+                        "ssmmessages:OpenDataChannel",
+                    ],
+                    resources=["*"],
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="ExecFindsItsLogGroup", actions=["logs:DescribeLogGroups"], resources=["*"]
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="ExecWritesSessionLogs",
+                    actions=["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                    resources=[f"{cluster.exec_log_group_arn}:log-stream:*"],
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="ExecDecryptsSessions", actions=["kms:Decrypt"], resources=[cluster.exec_key_arn]
+                ),
+            ],
         )
 
         container: dict[str, Any] = {
@@ -150,6 +207,18 @@ class FargateService(Construct):
             container["environment"] = [
                 {"name": k, "value": expression_string(v)} for k, v in sorted(environment.items())
             ]
+        if spec.secrets:
+            # ECS reads each value at task start with the execution role: only the ARN is written anywhere.
+            container["secrets"] = [{"name": k, "valueFrom": values.secrets[k]} for k in sorted(spec.secrets)]
+        check = spec.container_health_check
+        if check is not None:
+            container["healthCheck"] = {
+                "command": [expression_string(part) for part in check.command],
+                "interval": check.interval_seconds,
+                "timeout": check.timeout_seconds,
+                "retries": check.retries,
+                "startPeriod": check.start_period_seconds,
+            }
         task = EcsTaskDefinition(
             self,
             "task",
@@ -181,6 +250,18 @@ class FargateService(Construct):
             # deprecates the argument, but an empty block is not kept in state and forces a replacement
             # on every plan (hashicorp/terraform-provider-aws#44285), which fails while tasks are registered.
             health_check_custom_config=ServiceDiscoveryServiceHealthCheckCustomConfig(failure_threshold=1),
+        )
+
+        service_alarms = ServiceAlarms(
+            self,
+            "alarms",
+            service=service,
+            values=values,
+            alarms=alarms,
+            service_name=name(service),  # not ecs_service.name: the service lists these alarms (a cycle)
+            cluster_name=cluster.cluster_name,
+            log_group=log_group.name,
+            target=load_balancer.dimensions if load_balancer else None,
         )
 
         ecs_service = EcsService(
@@ -216,7 +297,14 @@ class FargateService(Construct):
                 else None
             ),
             health_check_grace_period_seconds=HEALTH_CHECK_GRACE_PERIOD_SECONDS if load_balancer else None,
+            # A deployment rolls back when its tasks never become healthy (the circuit breaker) or when one
+            # of these alarms fires while it is in progress.
             deployment_circuit_breaker=EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
+            alarms=EcsServiceAlarms(
+                alarm_names=[alarm.alarm_name for alarm in service_alarms.rollback], enable=True, rollback=True
+            ),
+            enable_execute_command=workspace.current.ecs_exec,
+            wait_for_steady_state=workspace.current.wait_for_steady_state,
             deployment_minimum_healthy_percent=100,
             deployment_maximum_percent=200,
             availability_zone_rebalancing="ENABLED",
@@ -225,6 +313,8 @@ class FargateService(Construct):
             depends_on=[
                 cluster.capacity_providers,
                 execution_policy,
+                exec_policy,
+                *service_alarms.rollback,
                 *(load_balancer.listeners if load_balancer else ()),
             ],
             # The autoscaler owns the desired count once the service exists.
@@ -275,8 +365,35 @@ class FargateService(Construct):
         self.service_name: str = ecs_service.name
         self.discovery_host: str = f"{spec.discovery_name}.{cluster.namespace_name}"
 
+    def _count_policy(
+        self,
+        construct_id: str,
+        *,
+        role: str,
+        enabled: bool,
+        statement: DataAwsIamPolicyDocumentStatement | list[DataAwsIamPolicyDocumentStatement],
+    ) -> IamRolePolicy:
+        """A role policy that exists only where `enabled` (a workspace expression) is true."""
+        count = TerraformCount.of(Token.as_number(Fn.conditional(enabled, 1, 0)))
+        document = DataAwsIamPolicyDocument(
+            self,
+            f"{construct_id}_permissions",
+            count=count,
+            statement=statement if isinstance(statement, list) else [statement],
+        )
+        return IamRolePolicy(
+            self,
+            f"{construct_id}_policy",
+            count=count,
+            name=construct_id.replace("_", "-"),
+            role=role,
+            policy=f"${{{address(document)}[0].json}}",
+        )
+
     @staticmethod
-    def _execution_statements(spec: ServiceSpec, log_group_arn: str) -> list[DataAwsIamPolicyDocumentStatement]:
+    def _execution_statements(
+        spec: ServiceSpec, values: ServiceValues, log_group_arn: str
+    ) -> list[DataAwsIamPolicyDocumentStatement]:
         statements = [
             DataAwsIamPolicyDocumentStatement(
                 sid="WriteOwnLogGroup",
@@ -284,6 +401,22 @@ class FargateService(Construct):
                 resources=[f"{log_group_arn}:log-stream:*"],
             )
         ]
+        # Exactly this service's secrets, as this workspace names them (the kind is the same in every one).
+        secrets = spec.secrets.values()
+        if any(secret.is_parameter for secret in secrets):
+            statements.append(
+                DataAwsIamPolicyDocumentStatement(
+                    sid="ReadOwnParameters", actions=["ssm:GetParameters"], resources=values.secret_parameter_arns
+                )
+            )
+        if any(not secret.is_parameter for secret in secrets):
+            statements.append(
+                DataAwsIamPolicyDocumentStatement(
+                    sid="ReadOwnSecrets",
+                    actions=["secretsmanager:GetSecretValue"],
+                    resources=values.secret_manager_arns,
+                )
+            )
         ecr = ECR_IMAGE.fullmatch(spec.image)
         if ecr:  # public Docker Hub images need no IAM; ECR images need these, scoped to their repository
             statements += [

@@ -49,11 +49,15 @@ from store2018.network_layout import LARGEST_VPC_PREFIX, MAX_AZ_COUNT, MIN_AZ_CO
 from store2018.terraform_text import check_text
 
 __all__ = [
+    "AlarmThresholds",
+    "Alerting",
     "CapacityMix",
     "ConfigError",
+    "ContainerHealthCheck",
     "EnvironmentSettings",
     "NatGatewayMode",
     "ProjectSettings",
+    "Secret",
     "ServiceOverrides",
     "ServiceSpec",
     "Settings",
@@ -93,6 +97,23 @@ SHIPPED_STATE_BUCKET = "store2018-terraform-state"
 WRITABLE_PATH = re.compile(r"/[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
 # A region's own Availability Zone id (`usw2-az1`); Local/Wavelength Zone ids carry a location (`usw2-lax1-az1`).
 AZ_ID = re.compile(r"[a-z]{2,6}[0-9]{1,2}-az[0-9]{1,2}")
+# A secret's source: an SSM parameter, or a Secrets Manager secret with the six random characters AWS appends.
+SSM_PARAMETER_ARN = re.compile(r"arn:aws:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
+SECRETS_MANAGER_ARN = re.compile(
+    r"arn:aws:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}"
+)
+KMS_KEY_ARN = re.compile(
+    r"arn:aws:kms:[a-z0-9-]+:[0-9]{12}:key/([0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+)
+# Variable names that look like a credential: such a value belongs in `secrets`, never in plain `environment`.
+SECRET_LOOKING_NAME = re.compile(r".*(PASSWORD|SECRET|TOKEN|KEY).*", re.IGNORECASE)
+# An e-mail address SNS accepts (checked loosely: SNS asks the address itself to confirm).
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}")
+# Percentiles the response-time alarm may watch (CloudWatch's extended statistic `p<N>`).
+RESPONSE_TIME_PERCENTILES = (50, 90, 95, 99)
+# Hosts a container health check may call: its own container only.
+OWN_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+URL_HOST = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(\[[^\]]*\]|[^/:?#\s'\"]+)")
 # Images whose registry is ECR need repository-scoped pull permissions on the execution role.
 ECR_IMAGE = re.compile(r"(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>.+)")
 
@@ -249,6 +270,11 @@ class ServiceOverrides(Checked):
     """This service's task bounds in this environment."""
     image_tag: str | None = None
     """The tag this service runs in this environment."""
+    alarms: AlarmThresholds | None = None
+    """This service's alarm thresholds in this environment."""
+    secrets: Mapping[str, Secret] = field(default_factory=dict)
+    """Where this environment keeps some of the service's `secrets`, by variable (the same kind: an SSM
+    parameter stays an SSM parameter)."""
 
     def check(self, setting: str) -> None:
         check_types(self, setting)
@@ -256,6 +282,10 @@ class ServiceOverrides(Checked):
             self.tasks.validate(f"{setting}.tasks")  # a mistake there points at the TaskCount(...) itself
         if self.image_tag is not None:
             check_image_tag(f"{setting}.image_tag", self.image_tag)
+        if self.alarms is not None:
+            self.alarms.validate(f"{setting}.alarms")
+        for variable, secret in self.secrets.items():
+            secret.validate(f"{setting}.secrets[{variable!r}]")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -282,6 +312,138 @@ class CapacityMix(Checked):
                 "at least one weight above 0 (ECS needs somewhere to place tasks beyond the base)",
                 "use fargate_weight=1",
             )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmThresholds(Checked):
+    """When a service's alarms fire. Each alarm watches one-minute periods and fires after
+    `Alerting.evaluation_minutes` of them in a row breach."""
+
+    target_5xx_per_minute: int = 5
+    """5xx answers from the service's tasks per minute (exposed services): the deployment's rollback alarm."""
+    response_time_percentile: int = 95
+    """The percentile of the target response time watched: one of 50, 90, 95, 99."""
+    response_time_ms: int = 1000
+    """The response time (milliseconds) that percentile must stay under (exposed services)."""
+    cpu_percent: int = 85
+    """Average CPU of the service's tasks; above it, the service is short of CPU (autoscaling may be capped)."""
+    memory_percent: int = 85
+    """Average memory of the service's tasks; Fargate stops a task that exceeds its memory."""
+
+    def check(self, setting: str) -> None:
+        check_types(self, setting)
+        if not is_count(self.target_5xx_per_minute) or self.target_5xx_per_minute < 1:
+            fail(f"{setting}.target_5xx_per_minute", self.target_5xx_per_minute, "an integer of at least 1",
+                 "use 5")  # fmt: skip
+        if self.response_time_percentile not in RESPONSE_TIME_PERCENTILES:
+            fail(f"{setting}.response_time_percentile", self.response_time_percentile,
+                 f"one of {', '.join(map(str, RESPONSE_TIME_PERCENTILES))}", "use 95 or 99")  # fmt: skip
+        if not is_count(self.response_time_ms) or not 1 <= self.response_time_ms <= 60_000:
+            fail(f"{setting}.response_time_ms", self.response_time_ms, "milliseconds from 1 to 60000 (the load "
+                 "balancer's longest idle timeout)", "use 1000")  # fmt: skip
+        for attribute in ("cpu_percent", "memory_percent"):
+            value = getattr(self, attribute)
+            if not is_count(value) or not 1 <= value <= 100:
+                fail(f"{setting}.{attribute}", value, "a percentage from 1 to 100", "use 85")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Alerting(Checked):
+    """Where alarms go and how soon they fire, per environment."""
+
+    evaluation_minutes: int = 3
+    """Consecutive one-minute periods that must breach before an alarm fires (1 to 60)."""
+    load_balancer_5xx_per_minute: int = 10
+    """The load balancer's own 5xx answers per minute (503 when no target is healthy): the site-down alarm."""
+    email: str | None = None
+    """An address subscribed to the workspace's alarm topic (SNS e-mails it once to confirm). `None`: no
+    subscription; subscribe a pager or chat integration to the topic yourself."""
+
+    def check(self, setting: str) -> None:
+        check_types(self, setting)
+        if not is_count(self.evaluation_minutes) or not 1 <= self.evaluation_minutes <= 60:
+            fail(f"{setting}.evaluation_minutes", self.evaluation_minutes, "an integer from 1 to 60", "use 3")
+        if not is_count(self.load_balancer_5xx_per_minute) or self.load_balancer_5xx_per_minute < 1:
+            fail(f"{setting}.load_balancer_5xx_per_minute", self.load_balancer_5xx_per_minute,
+                 "an integer of at least 1", "use 10")  # fmt: skip
+        if self.email is not None and (not EMAIL.fullmatch(self.email) or len(self.email) > 254):
+            fail(f"{setting}.email", self.email, "an e-mail address such as 'oncall@example.com' (letters, digits "
+                 "and ._%+- before the '@'), or None for no subscription", "write the address alone")  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class Secret(Checked):
+    """Where a container variable's value is kept: ECS reads it at task start with the execution role."""
+
+    arn: str
+    """The full ARN of an SSM parameter (`arn:aws:ssm:<region>:<account>:parameter/<name>`) or a Secrets
+    Manager secret (`arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 random characters>`)."""
+    kms_key_arn: str | None = None
+    """The customer-managed KMS key the value is encrypted with: the execution role may decrypt with it.
+    `None`: the AWS-managed key (`aws/ssm`, `aws/secretsmanager`), which needs no grant."""
+
+    @property
+    def is_parameter(self) -> bool:
+        return self.arn.startswith("arn:aws:ssm:")
+
+    def check(self, setting: str) -> None:
+        check_types(self, setting)
+        if not (SSM_PARAMETER_ARN.fullmatch(self.arn) or SECRETS_MANAGER_ARN.fullmatch(self.arn)):
+            fail(f"{setting}.arn", self.arn, "the full ARN of an SSM parameter (arn:aws:ssm:<region>:<account>:"
+                 "parameter/<name>) or of a Secrets Manager secret, including the '-' and six random characters "
+                 "Secrets Manager appends (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf)",
+                 "copy it from `aws ssm get-parameter --name NAME --query Parameter.ARN` or `aws secretsmanager "
+                 "describe-secret --secret-id NAME --query ARN`")  # fmt: skip
+        if self.kms_key_arn is not None and not KMS_KEY_ARN.fullmatch(self.kms_key_arn):
+            fail(f"{setting}.kms_key_arn", self.kms_key_arn, "a KMS key ARN (arn:aws:kms:<region>:<account>:key/"
+                 "<key id>), not an alias, or None for the AWS-managed key", "copy it from `aws kms describe-key "
+                 "--key-id ALIAS --query KeyMetadata.Arn`")  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContainerHealthCheck(Checked):
+    """A check ECS runs inside the container (Docker's HEALTHCHECK): an unhealthy task is replaced."""
+
+    command: tuple[str, ...]
+    """`("CMD-SHELL", "<shell command>")` or `("CMD", "<executable>", "<argument>", ...)`; exit 0 is healthy.
+    It may call only its own container (localhost), never another service."""
+    interval_seconds: int = 30
+    """Seconds between checks (5 to 300)."""
+    timeout_seconds: int = 5
+    """Seconds a check may take before it counts as failed (2 to 60, less than the interval)."""
+    retries: int = 3
+    """Failed checks in a row before the container is unhealthy (1 to 10)."""
+    start_period_seconds: int = 60
+    """Seconds after start during which failures do not count (0 to 300)."""
+
+    def check(self, setting: str) -> None:
+        check_types(self, setting)
+        if (
+            len(self.command) < 2
+            or self.command[0] not in ("CMD", "CMD-SHELL")
+            or not all(self.command[1:])
+            or (self.command[0] == "CMD-SHELL" and len(self.command) != 2)
+        ):
+            fail(f"{setting}.command", self.command, "('CMD-SHELL', '<shell command>') or ('CMD', '<executable>', "
+                 "'<argument>', ...), without empty parts", "write e.g. ('CMD-SHELL', 'curl -fs "
+                 "http://localhost/healthcheck || exit 1')")  # fmt: skip
+        for part in self.command[1:]:
+            for host in URL_HOST.findall(part):
+                if host.lower() not in OWN_HOSTS:
+                    own = ", ".join(OWN_HOSTS)
+                    fail(f"{setting}.command", part, f"a check that calls only its own container ({own}"
+                         f"), not {host!r}: a check on another service would restart healthy tasks when that one "
+                         "fails", "call http://localhost:<container port>/<health path>")  # fmt: skip
+        limits = (("interval_seconds", 5, 300), ("timeout_seconds", 2, 60), ("retries", 1, 10),
+                  ("start_period_seconds", 0, 300))  # fmt: skip
+        for attribute, low, high in limits:
+            value = getattr(self, attribute)
+            if not is_count(value) or not low <= value <= high:
+                fail(f"{setting}.{attribute}", value, f"an integer from {low} to {high} (ECS's limits)",
+                     "keep the default")  # fmt: skip
+        if self.timeout_seconds >= self.interval_seconds:
+            fail(f"{setting}.timeout_seconds", self.timeout_seconds, f"less than interval_seconds "
+                 f"({self.interval_seconds})", "shorten the timeout or lengthen the interval")  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -323,6 +485,14 @@ class EnvironmentSettings(Written):
     "usw2-az2")`; ids name the same zone in every account, names do not). Empty: the first `az_count`
     zone names, sorted, of the zones that need no opt-in (Local and Wavelength Zones never), in every
     state. To pin an existing environment, copy its subnets' `AvailabilityZoneId`s (nothing is replaced)."""
+    alerting: Alerting = field(default_factory=Alerting)
+    """Alarm evaluation, the load balancer's site-down threshold and the e-mail subscription (`Alerting`)."""
+    ecs_exec: bool = False
+    """ECS Exec: `aws ecs execute-command` may open a shell in a task (the task role gets the SSM channel
+    permissions; sessions are logged to the cluster's exec log group). Off in prod unless needed."""
+    wait_for_steady_state: bool = True
+    """`terraform apply` waits until each service runs its desired count of healthy tasks (up to 20 minutes
+    per service) and fails if it does not, instead of returning while no task may ever start."""
 
     def validate(
         self, name: str, *, services: Mapping[str, ServiceSpec], region: str, az_count: int
@@ -366,6 +536,18 @@ class EnvironmentSettings(Written):
                      "write ServiceOverrides(tasks=TaskCount(...), image_tag=...)")  # fmt: skip
             overrides.validate(f"{where}.services[{service!r}]")
         self.capacity.validate(f"{where}.capacity")
+        self.alerting.validate(f"{where}.alerting")
+        for service, overrides in self.services.items():
+            for variable, secret in overrides.secrets.items():
+                declared = services[service].secrets.get(variable)
+                if declared is None:
+                    fail(f"{where}.services[{service!r}].secrets", variable, f"a variable of SERVICES[{service!r}]"
+                         f".secrets ({', '.join(services[service].secrets) or 'none declared'}): every environment "
+                         "gets the same variables", "declare it in the catalog first")  # fmt: skip
+                if declared.is_parameter != secret.is_parameter:
+                    fail(f"{where}.services[{service!r}].secrets[{variable!r}].arn", secret.arn, "the same kind "
+                         "as the catalog's (an SSM parameter or a Secrets Manager secret): the application reads "
+                         "one", "keep the catalog's kind in every environment")  # fmt: skip
         for attribute in ("log_retention_days", "flow_log_retention_days"):
             days = getattr(self, attribute)
             if days not in LOG_RETENTION_DAYS:
@@ -461,6 +643,15 @@ class ServiceSpec(Written):
     writable_paths: tuple[str, ...] = ()
     """With `read_only_root_filesystem`: absolute paths that stay writable (each an empty volume on the
     task's ephemeral storage), e.g. `("/tmp", "/var/log", "/var/lib/nginx", "/run")`."""
+    secrets: Mapping[str, Secret] = field(default_factory=dict)
+    """Container variables whose values ECS reads at task start from SSM or Secrets Manager, by name:
+    `{"DB_PASSWORD": Secret(arn=...)}`. The execution role may read exactly these; the value never appears
+    in the synthesis, a plan or the state. A rotated value reaches tasks on their next deployment."""
+    alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
+    """The service's alarm thresholds (`AlarmThresholds`); `ServiceOverrides.alarms` changes them per environment."""
+    container_health_check: ContainerHealthCheck | None = None
+    """A health check inside the container (`ContainerHealthCheck`). `None`: none (the course's images ship
+    neither curl nor wget; the load balancer's check still applies to exposed services)."""
 
     @property
     def behind_load_balancer(self) -> bool:
@@ -528,6 +719,26 @@ class ServiceSpec(Written):
                     "variable names of letters, digits and '_', not starting with a digit",
                     "rename it, e.g. 'API_BASE_URL'",
                 )
+        for variable in self.environment:
+            if SECRET_LOOKING_NAME.fullmatch(variable):
+                fail(f"{where}.environment", variable, "plain variables whose names do not look like a credential "
+                     "(*PASSWORD*, *SECRET*, *TOKEN*, *KEY*): plain values are written into the task definition, "
+                     "the plan and the state", f"keep the value in SSM or Secrets Manager and declare it in "
+                     f"`secrets`: {{{variable!r}: Secret(arn=...)}}")  # fmt: skip
+        for variable, secret in self.secrets.items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,254}", variable):
+                fail(f"{where}.secrets", variable, "variable names of letters, digits and '_', not starting with a "
+                     "digit", "rename it, e.g. 'DB_PASSWORD'")  # fmt: skip
+            if not isinstance(secret, Secret):
+                fail(f"{where}.secrets[{variable!r}]", secret, "a Secret(arn=...)", "write Secret(arn='arn:aws:...')")
+            secret.validate(f"{where}.secrets[{variable!r}]")
+        clash = (set(self.environment) | set(self.api_base_variables)) & set(self.secrets)
+        if clash:
+            fail(f"{where}.secrets", sorted(clash), "names not also set as plain variables (`environment`, "
+                 "`api_base_variables`)", "remove the variable from one of them")  # fmt: skip
+        self.alarms.validate(f"{where}.alarms")
+        if self.container_health_check is not None:
+            self.container_health_check.validate(f"{where}.container_health_check")
         clash = set(self.environment) & set(self.api_base_variables)
         if clash:
             fail(
@@ -630,6 +841,15 @@ class Settings(Written):
                             "the catalog name of a service that declares an api_base_path",
                             f"use one of {[n for n, s in services.items() if s.api_base_path is not None]}",
                         )
+            check = spec.container_health_check
+            others = [s.discovery_name for n, s in services.items() if n != name]
+            calls = [other for other in others if check and any(other in part for part in check.command[1:])]
+            if calls:
+                with checking(check):
+                    fail(f"SERVICES[{name!r}].container_health_check.command", check.command if check else None,
+                         f"a check that calls only its own container, not another service ({calls[0]}): it "
+                         "would restart healthy tasks whenever that one fails",
+                         "call http://localhost:<port>/<path>")  # fmt: skip
         defaults = [name for name, spec in services.items() if spec.default_route]
         if len(defaults) != 1:
             with checking(services[defaults[-1]] if defaults else None, services):

@@ -1,5 +1,6 @@
 """The product's one stack: provider, S3 backend, workspace selection, network, load balancer,
-cluster and one Fargate service per catalog entry."""
+cluster, one Fargate service per catalog entry, and what watches them (alarm topic, site alarms,
+dashboard)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from constructs import Construct
 
 from store2018.cluster import Cluster
 from store2018.load_balancer import LoadBalancer
+from store2018.monitoring import Alarms, AlarmTopic, Dashboard, DashboardService, SiteAlarms, percentile_statistic
 from store2018.network import Network
 from store2018.service import FargateService, LoadBalancerAttachment
 from store2018.settings import Settings
@@ -75,7 +77,13 @@ class Store2018Stack(TerraformStack):
             ),
         )
         cluster = Cluster(
-            self, "cluster", workspace=workspace, vpc_id=network.vpc_id, namespace=project.discovery_namespace
+            self,
+            "cluster",
+            workspace=workspace,
+            vpc_id=network.vpc_id,
+            namespace=project.discovery_namespace,
+            region=project.region,
+            account_id=account.account_id,
         )
         load_balancer = LoadBalancer(
             self,
@@ -88,6 +96,15 @@ class Store2018Stack(TerraformStack):
             # Catalog order: appending a service never renumbers the existing rules.
             rule_priorities={service: 10 * (i + 1) for i, service in enumerate(services)},
             hosted_zone_id=project.hosted_zone_id,
+        )
+        topic = AlarmTopic(self, "alarm_topic", workspace=workspace, account_id=account.account_id)
+        alarms = Alarms(workspace=workspace, topic_arn=topic.topic_arn)
+        SiteAlarms(
+            self,
+            "site_alarms",
+            workspace=workspace,
+            alarms=alarms,
+            front_end=load_balancer.dimensions[load_balancer.front_end],
         )
         trust = service_trust_policy(
             self, "ecs_tasks_trust", service="ecs-tasks.amazonaws.com", account_id=account.account_id
@@ -110,12 +127,33 @@ class Store2018Stack(TerraformStack):
                     LoadBalancerAttachment(
                         target_group_arn=load_balancer.target_group_arns[service],
                         request_count_label=load_balancer.request_count_labels[service],
+                        dimensions=load_balancer.dimensions[service],
                         listeners=load_balancer.routes[service],
                     )
                     if service in exposed
                     else None
                 ),
+                alarms=alarms,
             )
+        dashboard = Dashboard(
+            self,
+            "dashboard",
+            workspace=workspace,
+            region=project.region,
+            cluster_name=cluster.cluster_name,
+            load_balancer=load_balancer.dimensions[load_balancer.front_end].load_balancer,
+            services=[
+                DashboardService(
+                    service=service,
+                    service_name=deployed[service].service_name,
+                    response_time_stat=percentile_statistic(
+                        workspace.current.services[service].response_time_percentile
+                    ),
+                    target=load_balancer.dimensions.get(service),
+                )
+                for service in services
+            ],
+        )
 
         TerraformOutput(self, "application_url", value=load_balancer.url, description="Where the store answers")
         TerraformOutput(self, "load_balancer_dns_name", value=load_balancer.dns_name)
@@ -131,6 +169,10 @@ class Store2018Stack(TerraformStack):
             "discovery_namespace",
             value=cluster.namespace_name,
             description="Cloud Map namespace: <discovery name>.<namespace> resolves inside the VPC",
+        )
+        TerraformOutput(self, "dashboard_url", value=dashboard.url, description="The workspace's CloudWatch dashboard")
+        TerraformOutput(
+            self, "alarm_topic_arn", value=topic.topic_arn, description="Every alarm of the workspace notifies it"
         )
         TerraformOutput(self, "vpc_id", value=network.vpc_id, description="The workspace's VPC")
         TerraformOutput(

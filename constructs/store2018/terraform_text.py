@@ -95,6 +95,12 @@ TREATMENTS: Mapping[str, Treatment] = {
     "ServiceSpec.api_base_variables": _CHECKED_EXPRESSION,
     "ServiceSpec.public_paths": _CHECKED_TEMPLATE,
     "ServiceSpec.writable_paths": _CHECKED_EXPRESSION,  # volume names and mount points in the containers
+    "ServiceSpec.secrets": _CHECKED_EXPRESSION,  # the variables' names in the containers
+    "ServiceOverrides.secrets": _CHECKED_TEMPLATE,  # the variables' names in the environments table
+    "Secret.arn": _CHECKED_TEMPLATE,  # in the environments table
+    "Secret.kms_key_arn": _CHECKED_TEMPLATE,
+    "Alerting.email": _CHECKED_TEMPLATE,
+    "ContainerHealthCheck.command": _ESCAPED_EXPRESSION,  # in the containers
 }
 
 

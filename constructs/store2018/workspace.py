@@ -49,6 +49,17 @@ class ServiceValues:
     min_tasks: int
     max_tasks: int
     image_tag: str
+    target_5xx_per_minute: int
+    response_time_percentile: int
+    response_time_ms: int
+    cpu_alarm_percent: int
+    memory_alarm_percent: int
+    #: Variable -> the ARN ECS reads its value from, and what the execution role may read and decrypt.
+    secrets: Mapping[str, str]
+    secret_parameter_arns: tuple[str, ...]
+    secret_manager_arns: tuple[str, ...]
+    secret_key_arns: tuple[str, ...]
+    secret_keys_enabled: bool
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,6 +80,12 @@ class EnvironmentValues:
     dns_record_name: str
     zone_ids: tuple[str, ...]
     zones_pinned: bool
+    alarm_minutes: int
+    load_balancer_5xx_per_minute: int
+    alarm_email: str
+    alarm_email_enabled: bool
+    ecs_exec: bool
+    wait_for_steady_state: bool
     capacity: CapacityValues
     services: Mapping[str, ServiceValues]
 
@@ -77,8 +94,23 @@ class EnvironmentValues:
         def service(service: str) -> ServiceValues:
             overrides = env.services.get(service, ServiceOverrides())
             tasks = overrides.tasks or env.tasks
+            alarms = overrides.alarms or settings.services[service].alarms
+            secrets = {**settings.services[service].secrets, **overrides.secrets}
+            keys = sorted({s.kms_key_arn for s in secrets.values() if s.kms_key_arn})
             return ServiceValues(
-                min_tasks=tasks.minimum, max_tasks=tasks.maximum, image_tag=overrides.image_tag or env.image_tag
+                min_tasks=tasks.minimum,
+                max_tasks=tasks.maximum,
+                image_tag=overrides.image_tag or env.image_tag,
+                target_5xx_per_minute=alarms.target_5xx_per_minute,
+                response_time_percentile=alarms.response_time_percentile,
+                response_time_ms=alarms.response_time_ms,
+                cpu_alarm_percent=alarms.cpu_percent,
+                memory_alarm_percent=alarms.memory_percent,
+                secrets={variable: secret.arn for variable, secret in secrets.items()},
+                secret_parameter_arns=tuple(sorted({s.arn for s in secrets.values() if s.is_parameter})),
+                secret_manager_arns=tuple(sorted({s.arn for s in secrets.values() if not s.is_parameter})),
+                secret_key_arns=tuple(keys),
+                secret_keys_enabled=bool(keys),
             )
 
         return cls(
@@ -95,6 +127,12 @@ class EnvironmentValues:
             dns_record_name=env.record_name(name, settings.project.name),
             zone_ids=env.zone_ids,
             zones_pinned=bool(env.zone_ids),
+            alarm_minutes=env.alerting.evaluation_minutes,
+            load_balancer_5xx_per_minute=env.alerting.load_balancer_5xx_per_minute,
+            alarm_email=env.alerting.email or "",
+            alarm_email_enabled=env.alerting.email is not None,
+            ecs_exec=env.ecs_exec,
+            wait_for_steady_state=env.wait_for_steady_state,
             capacity=CapacityValues(
                 fargate_base=env.capacity.fargate_base,
                 fargate_weight=env.capacity.fargate_weight,
@@ -125,6 +163,8 @@ def select(cls: type[T], expression: Any, example: T) -> T:
         origin = typing.get_origin(hint)
         if dataclasses.is_dataclass(hint):
             fields[f.name] = select(hint, value, getattr(example, f.name))  # type: ignore[arg-type]
+        elif origin is Mapping and typing.get_args(hint)[1] is str:
+            fields[f.name] = {key: Token.as_string(Fn.lookup(value, key)) for key in getattr(example, f.name)}
         elif origin is Mapping:
             (item,) = typing.get_args(hint)[1:]
             entries = getattr(example, f.name)
@@ -157,6 +197,8 @@ class WorkspaceSelection(Construct):
         selected = named_local(
             self, "environment", Fn.lookup(table.as_any_map, workspace.as_string, Fn.lookup(table.as_any_map, names[0]))
         )
+        #: Every environment's values, as plain Python (what the table emits): for choices made at synth.
+        self.tables: dict[str, EnvironmentValues] = tables
         #: The selected workspace's name, as a Terraform expression.
         self.name: str = workspace.as_string
         #: The selected workspace's values, each a Terraform expression.
