@@ -147,7 +147,8 @@ def _ecs_service_fields() -> None:
     from moto.ecs.models import EC2ContainerServiceBackend
 
     create, update = EC2ContainerServiceBackend.create_service, EC2ContainerServiceBackend.update_service
-    pending: dict[str, Any] = {}
+    # Per request thread: the server is threaded and Terraform creates services side by side.
+    pending = threading.local()
 
     def keep(service: Any, fields: dict[str, Any]) -> Any:
         for api_name, attribute in ECS_SERVICE_FIELDS.items():
@@ -157,14 +158,18 @@ def _ecs_service_fields() -> None:
             service.launch_type = None
         return service
 
-    def running(service: Any) -> Any:
+    def running(backend: Any, service: Any) -> Any:
+        cluster = backend._get_cluster(service.cluster_name)
+        backend.update_cluster_resources(cluster, service.desired_count - service.running_count, task_state="RUNNING")
+        backend.update_cluster_resources(cluster, -service.pending_count, task_state="PENDING")
         service.running_count, service.pending_count = service.desired_count, 0
         for deployment in service.deployments:
             deployment.update(runningCount=service.desired_count, pendingCount=0, rolloutState="COMPLETED")
         return service
 
     def create_service(self: Any, *args: Any, **kwargs: Any) -> Any:
-        return running(keep(create(self, *args, **kwargs), pending.pop("fields", {})))
+        fields, pending.fields = getattr(pending, "fields", {}), {}
+        return running(self, keep(create(self, *args, **kwargs), fields))
 
     def update_service(self: Any, properties: dict[str, Any]) -> Any:
         fields = {api: properties[attr] for api, attr in ECS_SERVICE_FIELDS.items() if attr in properties}
@@ -184,9 +189,7 @@ def _ecs_service_fields() -> None:
     respond = Response.create_service
 
     def create_service_response(self: Any) -> Any:
-        pending["fields"] = {
-            api: self._get_param(api) for api in ECS_SERVICE_FIELDS if self._get_param(api) is not None
-        }
+        pending.fields = {api: self._get_param(api) for api in ECS_SERVICE_FIELDS if self._get_param(api) is not None}
         return respond(self)
 
     _patch(Response, "create_service", create_service_response)

@@ -124,6 +124,12 @@ CASES: list[tuple[str, Callable[[], object], str, str]] = [
         arn="arn:aws:secretsmanager:us-west-2:123456789012:secret:store2018/db")}))),
      "SERVICES['account'].secrets['DB_PASSWORD'].arn = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:store2018"
      "/db'", "six random characters"),
+    ("a secret in another region", lambda: settings_with(services=catalog(account=dict(secrets={"DB_PASSWORD": Secret(
+        arn=PARAMETER.replace("us-west-2", "eu-west-1"))}))),
+     "SERVICES['account'].secrets['DB_PASSWORD'].arn = 'arn:aws:ssm:eu-west-1:", "provider's region (us-west-2)"),
+    ("a token url among the api base variables", lambda: settings_with(services=catalog(store2018=dict(
+        api_base_variables={"TOKEN_SERVICE_API_BASE": "account"}))),
+     "SERVICES['store2018'].api_base_variables = 'TOKEN_SERVICE_API_BASE'", "*TOKEN*"),
     ("a secret by alias key", lambda: settings_with(services=catalog(account=dict(secrets={"DB_PASSWORD": Secret(
         arn=PARAMETER, kms_key_arn="alias/store2018")}))),
      "SERVICES['account'].secrets['DB_PASSWORD'].kms_key_arn = 'alias/store2018'", "not an alias"),

@@ -73,7 +73,7 @@ def test_ecs_service_runs_privately_registered_and_attached(template: dict[str, 
         {"capacity_provider": "FARGATE_SPOT", "base": 0, "weight": "${local.environment.capacity.fargate_spot_weight}"},
     ]  # fmt: skip
     # Terraform leaves the desired count to the autoscaler, and nothing else.
-    assert ecs["lifecycle"] == {"ignore_changes": ["desired_count"]}
+    assert ecs["lifecycle"]["ignore_changes"] == ["desired_count"]  # the postcondition: below
     # Created after the listener (and its path rule) that routes to its target group.
     http = resource_named(template, "aws_lb_listener", "load_balancer_http")[0]
     assert f"aws_lb_listener.{http}" in ecs["depends_on"]
@@ -234,3 +234,15 @@ def test_front_end_variables_are_derived_from_the_catalog() -> None:
     moved = settings_with(services=services, discovery_namespace="shop.internal")
     assert container_environment(moved, "store2018")["ACCOUNT_SERVICE_API_BASE"] == "http://accounts.shop.internal/v2"
     assert container_environment(moved, "account") == {}
+
+
+@pytest.mark.parametrize("service", list(SETTINGS.services))
+def test_an_apply_fails_when_ecs_rolled_the_deployment_back(template: dict[str, Any], service: str) -> None:
+    """A rolled-back deployment is steady too (the provider's wait passes): the postcondition compares the
+    task definition the service runs after the apply with the one the apply registered."""
+    _, ecs = resource_named(template, "aws_ecs_service", f"service_{service}_service")
+    task = resource_named(template, "aws_ecs_task_definition", f"service_{service}_task")[0]
+    (postcondition,) = ecs["lifecycle"]["postcondition"]
+    assert postcondition["condition"] == f"${{self.task_definition == aws_ecs_task_definition.{task}.arn}}"
+    assert "rolled the deployment back" in postcondition["error_message"]
+    assert ecs["wait_for_steady_state"] == "${local.environment.wait_for_steady_state}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cdktf import TerraformDataSource, TerraformLocal, TerraformResource
+from cdktf import Fn, TerraformCount, TerraformDataSource, TerraformLocal, TerraformResource, Token
 from constructs import Construct
 
 
@@ -22,3 +22,8 @@ def address(resource: TerraformResource | TerraformDataSource) -> str:
     (splats, `[0]`)."""
     prefix = "data." if isinstance(resource, TerraformDataSource) else ""
     return f"{prefix}{resource.terraform_resource_type}.{resource.friendly_unique_id}"
+
+
+def count_if(enabled: Any) -> TerraformCount:
+    """`count = <enabled> ? 1 : 0`: a resource that exists only where a workspace's flag is true."""
+    return TerraformCount.of(Token.as_number(Fn.conditional(enabled, 1, 0)))

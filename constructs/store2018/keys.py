@@ -23,9 +23,14 @@ from constructs import Construct
 KEY_DELETION_WINDOW_DAYS = 30
 
 
+def account_root(account_id: str) -> str:
+    """The account's root principal: in a policy it means "whatever the account's IAM policies allow"."""
+    return f"arn:aws:iam::{account_id}:root"
+
+
 class ServiceKey(Construct):
-    """A rotated key with an alias, whose policy lets `service` (a service principal) call `actions`
-    under `conditions`. Exposes `arn`."""
+    """A rotated key with an alias, whose policy lets `service` (a service principal) call `actions`,
+    under `conditions` if any. Exposes `arn`."""
 
     def __init__(
         self,
@@ -38,7 +43,7 @@ class ServiceKey(Construct):
         sid: str,
         service: str,
         actions: Sequence[str],
-        conditions: Sequence[DataAwsIamPolicyDocumentStatementCondition],
+        conditions: Sequence[DataAwsIamPolicyDocumentStatementCondition] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         policy = DataAwsIamPolicyDocument(
@@ -50,9 +55,7 @@ class ServiceKey(Construct):
                     actions=["kms:*"],
                     resources=["*"],
                     principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="AWS", identifiers=[f"arn:aws:iam::{account_id}:root"]
-                        )
+                        DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[account_root(account_id)])
                     ],
                 ),
                 DataAwsIamPolicyDocumentStatement(
@@ -60,7 +63,7 @@ class ServiceKey(Construct):
                     actions=list(actions),
                     resources=["*"],
                     principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=[service])],
-                    condition=list(conditions),
+                    condition=list(conditions) or None,
                 ),
             ],
         )

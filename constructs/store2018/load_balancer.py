@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from cdktf import Fn, TerraformCount, TerraformResource, Token
+from cdktf import Fn, TerraformResource
 from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
 from cdktf_cdktf_provider_aws.lb_listener import LbListener, LbListenerDefaultAction
 from cdktf_cdktf_provider_aws.lb_listener_rule import (
@@ -24,7 +24,7 @@ from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGrou
 from cdktf_cdktf_provider_aws.route53_record import Route53Record, Route53RecordAlias
 from constructs import Construct
 
-from store2018.expressions import address, named_local
+from store2018.expressions import address, count_if, named_local
 from store2018.monitoring import LoadBalancerDimensions
 from store2018.settings import ServiceSpec
 from store2018.terraform_text import template
@@ -109,7 +109,7 @@ class LoadBalancer(Construct):
         forward_to_front_end = LbListenerDefaultAction(type="forward", target_group_arn=groups[front_end].arn)
 
         https_enabled = named_local(self, "https_enabled", workspace.current.https_enabled)
-        https_count = TerraformCount.of(Token.as_number(Fn.conditional(https_enabled.as_boolean, 1, 0)))
+        https_count = count_if(https_enabled.as_boolean)
         https = LbListener(
             self,
             "https",

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdktf import Fn, Op, TerraformCount, Token
+from cdktf import Fn, Op, Token
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
@@ -32,7 +32,8 @@ from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
-from store2018.keys import ServiceKey
+from store2018.expressions import count_if
+from store2018.keys import ServiceKey, account_root
 from store2018.workspace import ServiceValues, WorkspaceSelection
 
 PERIOD_SECONDS = 60
@@ -57,6 +58,11 @@ class MissingData(enum.Enum):
     BREACHING = "breaching"
 
 
+def ecs_dimensions(cluster_name: str, service_name: str) -> dict[str, str]:
+    """An ECS service's CloudWatch dimensions (AWS/ECS and Container Insights)."""
+    return {"ClusterName": cluster_name, "ServiceName": service_name}
+
+
 @dataclass(frozen=True, kw_only=True)
 class LoadBalancerDimensions:
     """The CloudWatch dimensions of a target group behind the load balancer (both `arn_suffix`es)."""
@@ -73,14 +79,14 @@ class AlarmTopic(Construct):
 
     Exposes `topic_arn`."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, workspace: WorkspaceSelection, account_id: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, workspace: WorkspaceSelection, account_id: str, region: str
+    ) -> None:
         super().__init__(scope, construct_id)
         name = workspace.resource_name
-        account_root = f"arn:aws:iam::{account_id}:root"
-        from_this_account = DataAwsIamPolicyDocumentStatementCondition(
-            test="StringEquals", variable="aws:SourceAccount", values=[account_id]
-        )
-        # CloudWatch encrypts each alarm message with the topic's key before SNS stores it.
+        # CloudWatch encrypts each alarm message with the topic's key before SNS stores it. As in AWS's
+        # documented statement, no condition: one CloudWatch may not send would drop every notification.
+        # The topic policy below holds CloudWatch to this account's alarms.
         key = ServiceKey(
             self,
             "key",
@@ -90,7 +96,6 @@ class AlarmTopic(Construct):
             sid="CloudWatchAlarmsEncryptMessages",
             service="cloudwatch.amazonaws.com",
             actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-            conditions=[from_this_account],
         )
         topic = SnsTopic(self, "topic", name=name("alarms"), kms_master_key_id=key.arn)
         topic_policy = DataAwsIamPolicyDocument(
@@ -107,7 +112,9 @@ class AlarmTopic(Construct):
                         "sns:Publish",
                     ],
                     resources=[topic.arn],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[account_root])],
+                    principals=[
+                        DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[account_root(account_id)])
+                    ],
                 ),
                 DataAwsIamPolicyDocumentStatement(
                     sid="CloudWatchAlarmsPublish",
@@ -118,7 +125,16 @@ class AlarmTopic(Construct):
                             type="Service", identifiers=["cloudwatch.amazonaws.com"]
                         )
                     ],
-                    condition=[from_this_account],
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="StringEquals", variable="aws:SourceAccount", values=[account_id]
+                        ),
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="ArnLike",
+                            variable="aws:SourceArn",
+                            values=[f"arn:aws:cloudwatch:{region}:{account_id}:alarm:*"],
+                        ),
+                    ],
                 ),
             ],
         )
@@ -126,7 +142,7 @@ class AlarmTopic(Construct):
         SnsTopicSubscription(
             self,
             "email",
-            count=TerraformCount.of(Token.as_number(Fn.conditional(workspace.current.alarm_email_enabled, 1, 0))),
+            count=count_if(workspace.current.alarm_email_enabled),
             topic_arn=topic.arn,
             protocol="email",
             endpoint=workspace.current.alarm_email,
@@ -200,7 +216,7 @@ class ServiceAlarms(Construct):
         super().__init__(scope, construct_id)
         make = functools.partial(alarms.alarm, self)
         name = f"{service_name}-"
-        ecs = {"ClusterName": cluster_name, "ServiceName": service_name}
+        ecs = ecs_dimensions(cluster_name, service_name)
         self.all: dict[str, CloudwatchMetricAlarm] = {}
         if target is not None:
             dimensions = target.as_dimensions()
@@ -337,7 +353,7 @@ class DashboardService:
 
 
 def service_graphs(entry: DashboardService, cluster_name: str) -> list[Graph]:
-    ecs = {"ClusterName": cluster_name, "ServiceName": entry.service_name}
+    ecs = ecs_dimensions(cluster_name, entry.service_name)
     graphs = []
     if entry.target is not None:
         target = entry.target.as_dimensions()

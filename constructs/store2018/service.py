@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cdktf import Fn, ITerraformDependable, TerraformCount, TerraformResourceLifecycle, Token
+from cdktf import Fn, ITerraformDependable, Postcondition, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.appautoscaling_policy import (
     AppautoscalingPolicy,
     AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
@@ -51,7 +51,7 @@ from cdktf_cdktf_provider_aws.service_discovery_service import (
 from constructs import Construct
 
 from store2018.cluster import Cluster
-from store2018.expressions import address
+from store2018.expressions import address, count_if
 from store2018.monitoring import Alarms, LoadBalancerDimensions, ServiceAlarms
 from store2018.settings import ECR_IMAGE, ServiceSpec
 from store2018.terraform_text import expression_string
@@ -168,9 +168,9 @@ class FargateService(Construct):
                     sid="ExecFindsItsLogGroup", actions=["logs:DescribeLogGroups"], resources=["*"]
                 ),
                 DataAwsIamPolicyDocumentStatement(
-                    sid="ExecWritesSessionLogs",
+                    sid="ExecWritesSessionLogs",  # DescribeLogStreams is on the group, the others on its streams
                     actions=["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                    resources=[f"{cluster.exec_log_group_arn}:log-stream:*"],
+                    resources=[f"{cluster.exec_log_group_arn}:*"],
                 ),
                 DataAwsIamPolicyDocumentStatement(
                     sid="ExecDecryptsSessions", actions=["kms:Decrypt"], resources=[cluster.exec_key_arn]
@@ -317,8 +317,22 @@ class FargateService(Construct):
                 *service_alarms.rollback,
                 *(load_balancer.listeners if load_balancer else ()),
             ],
-            # The autoscaler owns the desired count once the service exists.
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_count"]),
+            lifecycle=TerraformResourceLifecycle(
+                # The autoscaler owns the desired count once the service exists.
+                ignore_changes=["desired_count"],
+                # A deployment that ECS rolled back reaches a steady state too (the provider's wait
+                # passes): the apply fails here instead, with the service on its previous revision.
+                postcondition=[
+                    Postcondition(
+                        condition=f"${{self.task_definition == {address(task)}.arn}}",
+                        error_message=(
+                            f"The {service} service does not run the task definition this apply registered: "
+                            "ECS rolled the deployment back (a deployment alarm or the circuit breaker). See "
+                            "the service's events and its alarms, fix the cause, and apply again."
+                        ),
+                    )
+                ],
+            ),
         )
 
         scaling = AppautoscalingTarget(
@@ -374,7 +388,7 @@ class FargateService(Construct):
         statement: DataAwsIamPolicyDocumentStatement | list[DataAwsIamPolicyDocumentStatement],
     ) -> IamRolePolicy:
         """A role policy that exists only where `enabled` (a workspace expression) is true."""
-        count = TerraformCount.of(Token.as_number(Fn.conditional(enabled, 1, 0)))
+        count = count_if(enabled)
         document = DataAwsIamPolicyDocument(
             self,
             f"{construct_id}_permissions",

@@ -400,6 +400,15 @@ class Secret(Checked):
                  "--key-id ALIAS --query KeyMetadata.Arn`")  # fmt: skip
 
 
+def check_secret_region(setting: str, secret: Secret, region: str) -> None:
+    """A secret in the provider's region: the execution role may decrypt only through that region's SSM
+    and Secrets Manager (kms:ViaService)."""
+    if secret.arn.split(":")[3] != region:
+        fail(setting, secret.arn, f"a parameter or secret in the provider's region ({region}): the execution "
+             f"role decrypts only through {region}'s SSM and Secrets Manager",
+             f"keep or replicate it in {region}")  # fmt: skip
+
+
 @dataclass(frozen=True, kw_only=True)
 class ContainerHealthCheck(Checked):
     """A check ECS runs inside the container (Docker's HEALTHCHECK): an unhealthy task is replaced."""
@@ -544,6 +553,7 @@ class EnvironmentSettings(Written):
                     fail(f"{where}.services[{service!r}].secrets", variable, f"a variable of SERVICES[{service!r}]"
                          f".secrets ({', '.join(services[service].secrets) or 'none declared'}): every environment "
                          "gets the same variables", "declare it in the catalog first")  # fmt: skip
+                check_secret_region(f"{where}.services[{service!r}].secrets[{variable!r}].arn", secret, region)
                 if declared.is_parameter != secret.is_parameter:
                     fail(f"{where}.services[{service!r}].secrets[{variable!r}].arn", secret.arn, "the same kind "
                          "as the catalog's (an SSM parameter or a Secrets Manager secret): the application reads "
@@ -719,9 +729,10 @@ class ServiceSpec(Written):
                     "variable names of letters, digits and '_', not starting with a digit",
                     "rename it, e.g. 'API_BASE_URL'",
                 )
-        for variable in self.environment:
+        for variable, setting in [*((v, "environment") for v in self.environment),
+                                  *((v, "api_base_variables") for v in self.api_base_variables)]:  # fmt: skip
             if SECRET_LOOKING_NAME.fullmatch(variable):
-                fail(f"{where}.environment", variable, "plain variables whose names do not look like a credential "
+                fail(f"{where}.{setting}", variable, "plain variables whose names do not look like a credential "
                      "(*PASSWORD*, *SECRET*, *TOKEN*, *KEY*): plain values are written into the task definition, "
                      "the plan and the state", f"keep the value in SSM or Secrets Manager and declare it in "
                      f"`secrets`: {{{variable!r}: Secret(arn=...)}}")  # fmt: skip
@@ -843,13 +854,19 @@ class Settings(Written):
                         )
             check = spec.container_health_check
             others = [s.discovery_name for n, s in services.items() if n != name]
-            calls = [other for other in others if check and any(other in part for part in check.command[1:])]
+            named = [re.compile(rf"(?<![A-Za-z0-9-]){re.escape(other)}(?![A-Za-z0-9-])") for other in others]
+            calls = [
+                o for o, n in zip(others, named, strict=True) if check and any(n.search(p) for p in check.command[1:])
+            ]
             if calls:
                 with checking(check):
                     fail(f"SERVICES[{name!r}].container_health_check.command", check.command if check else None,
                          f"a check that calls only its own container, not another service ({calls[0]}): it "
                          "would restart healthy tasks whenever that one fails",
                          "call http://localhost:<port>/<path>")  # fmt: skip
+            for variable, secret in spec.secrets.items():
+                with checking(secret):
+                    check_secret_region(f"SERVICES[{name!r}].secrets[{variable!r}].arn", secret, self.project.region)
         defaults = [name for name, spec in services.items() if spec.default_route]
         if len(defaults) != 1:
             with checking(services[defaults[-1]] if defaults else None, services):

@@ -97,7 +97,9 @@ class Store2018Stack(TerraformStack):
             rule_priorities={service: 10 * (i + 1) for i, service in enumerate(services)},
             hosted_zone_id=project.hosted_zone_id,
         )
-        topic = AlarmTopic(self, "alarm_topic", workspace=workspace, account_id=account.account_id)
+        topic = AlarmTopic(
+            self, "alarm_topic", workspace=workspace, account_id=account.account_id, region=project.region
+        )
         alarms = Alarms(workspace=workspace, topic_arn=topic.topic_arn)
         SiteAlarms(
             self,
