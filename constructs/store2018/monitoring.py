@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cdktf import Fn, Op, Token
@@ -32,7 +32,7 @@ from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
-from store2018.expressions import count_if
+from store2018.expressions import count_if, named_local
 from store2018.keys import ServiceKey, account_root
 from store2018.workspace import ServiceValues, WorkspaceSelection
 
@@ -396,6 +396,40 @@ class Dashboard(Construct):
         services: Sequence[DashboardService],
     ) -> None:
         super().__init__(scope, construct_id)
+        # The body names each dimension through one local: the resources are referenced once each, in it.
+        dimensions = named_local(
+            self,
+            "dashboard_dimensions",
+            {
+                "load_balancer": load_balancer,
+                "cluster": cluster_name,
+                "target_groups": {e.service: e.target.target_group for e in services if e.target is not None},
+                "services": {e.service: e.service_name for e in services},
+            },
+        )
+
+        def dimension(*path: str) -> str:
+            found: Any = dimensions.as_any_map
+            for key in path:
+                found = Fn.lookup(found, key)
+            return Token.as_string(found)
+
+        load_balancer = dimension("load_balancer")
+        cluster_name = dimension("cluster")
+        services = [
+            replace(
+                entry,
+                service_name=dimension("services", entry.service),
+                target=(
+                    LoadBalancerDimensions(
+                        load_balancer=load_balancer, target_group=dimension("target_groups", entry.service)
+                    )
+                    if entry.target is not None
+                    else None
+                ),
+            )
+            for entry in services
+        ]
         exposed = [entry for entry in services if entry.target is not None]
         rows = [
             [

@@ -6,15 +6,17 @@ expression, say) fails only at `terraform plan`. When Terraform is on PATH, ever
 synthesis that holds `${` or `%{` is written as a local of a throw-away configuration and
 `terraform validate -json` reads it: no provider, no backend, no network, under a second. Its
 diagnostics about references (the resources and locals the templates name are not in that
-configuration) are expected; any other error refuses the synthesis. Without Terraform nothing is
-parsed, and the synthesis says so in a warning: what reaches Terraform then rests on the settings'
-escaping and refusals alone (`terraform_text.py`).
+configuration) are expected; any other error refuses the synthesis. The stacks' own locals are
+declared there as written, so references to them resolve (and cost Terraform no diagnostic).
+Without Terraform nothing is parsed, and the synthesis says so in a warning: what reaches Terraform
+then rests on the settings' escaping and refusals alone (`terraform_text.py`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -34,6 +36,8 @@ EXPECTED_DIAGNOSTICS = (
     'Invalid "self" reference',
 )
 TIMEOUT_SECONDS = 60
+# The throw-away configuration's name for the i-th template.
+TEMPLATE_LOCAL = "parsed_template_{}"
 
 
 @dataclass
@@ -59,6 +63,19 @@ def templates(document: Any, path: str = "") -> Iterator[tuple[str, str]]:
             yield from templates(value, f"{path}[{i}]")
 
 
+def shared_locals(documents: Mapping[str, Any]) -> dict[str, Any]:
+    """The stacks' locals, by name, that no two stacks define differently."""
+    found: dict[str, Any] = {}
+    clashing: set[str] = set()
+    for document in documents.values():
+        for name, value in (document.get("locals") or {}).items():
+            if name in found and found[name] != value:
+                clashing.add(name)
+            found[name] = value
+    ours = re.compile(TEMPLATE_LOCAL.format(r"[0-9]+"))
+    return {name: value for name, value in found.items() if name not in clashing and not ours.fullmatch(name)}
+
+
 def parse_problems(documents: Mapping[str, Any]) -> ParseResult:
     """Terraform's parse errors for every template of the stacks (by stack name), or a warning without it."""
     terraform = shutil.which("terraform")
@@ -72,7 +89,10 @@ def parse_problems(documents: Mapping[str, Any]) -> ParseResult:
     texts = sorted(found)
     with tempfile.TemporaryDirectory(prefix="store2018-parse-") as folder:
         # One local per line, so that a diagnostic's line names its template.
-        lines = [f"{json.dumps(f't{i}')}: {json.dumps(text)}" for i, text in enumerate(texts)]
+        lines = [f"{json.dumps(TEMPLATE_LOCAL.format(i))}: {json.dumps(text)}" for i, text in enumerate(texts)]
+        # The stacks' own locals, declared as written: the templates' references to them resolve, so that
+        # Terraform reports (and spends time on) only the references to resources it cannot know here.
+        lines += [f"{json.dumps(name)}: {json.dumps(value)}" for name, value in shared_locals(documents).items()]
         (Path(folder) / "templates.tf.json").write_text('{"locals": {\n' + ",\n".join(lines) + "\n}}\n")
         (Path(folder) / "terraformrc").write_text("")
         env = {**os.environ, "TF_CLI_CONFIG_FILE": str(Path(folder) / "terraformrc"), "CHECKPOINT_DISABLE": "1",
