@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import urllib.error
 import urllib.request
@@ -28,6 +29,7 @@ from local.emulated import (
     EMULATED_SERVICES,
     OVERRIDE_SUFFIX,
     SYNTH_STACK_DIR,
+    Credentials,
     MotoServer,
     TerraformWorkdir,
     WorkdirBusy,
@@ -294,3 +296,14 @@ def test_the_aws_wrapper_refuses_without_an_emulator_and_seals_the_cli(monkeypat
         os.devnull,
         dead_proxy(),
     )
+
+
+def test_a_runs_key_never_looks_like_an_aws_key() -> None:
+    """The plans the security gate scans carry the run's key in their provider configuration: checkov's
+    CKV_AWS_41 patterns (checkov/common/models/consts.py, 3.3.30) must never match it."""
+    access_key_pattern = re.compile("(?<![A-Z0-9])[A-Z0-9]{20}(?![A-Z0-9])")
+    secret_key_pattern = re.compile("(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])")
+    for _ in range(200):
+        key = Credentials.new()
+        assert access_key_pattern.match(key.access_key_id) is None
+        assert secret_key_pattern.match(key.secret_access_key) is None
