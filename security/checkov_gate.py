@@ -27,6 +27,7 @@ fewer checks ran than the floor below. Prints passed, failed and skipped counts 
 
 from __future__ import annotations
 
+import argparse
 import fnmatch
 import json
 import os
@@ -52,8 +53,8 @@ from local.emulated import (
 CHECKOV = ROOT / ".checkov" / "bin" / "checkov"
 SKIPS_FILE = ROOT / "security" / "checkov-skips.toml"
 # Fewer checks than this means checkov did not really read the input (see #7454 above).
-MIN_CHECKS = {"synthesis": 230, "plan": 180}
-MAX_SKIPS = 20
+MIN_CHECKS = {"synthesis": 230, "plan": 180, "update": 180}
+MAX_SKIPS = 22
 # checkov logs failures to run a check or to build its graph at ERROR/WARNING level, and goes on.
 CHECKOV_PROBLEM = re.compile(r"\[(ERROR|CRITI)|Failed to (run check|add block|parse)")
 
@@ -62,7 +63,7 @@ CHECKOV_PROBLEM = re.compile(r"\[(ERROR|CRITI)|Failed to (run check|add block|pa
 class Scan:
     """One checkov run: the synthesis, or one workspace's plan with that workspace's values."""
 
-    name: str  # "synthesis" or "plan <workspace>"
+    name: str  # "synthesis", "plan <workspace>" or "update <workspace>" (a plan over an existing state)
     values: dict[str, Any] | None = None  # the workspace's entry in the environments table (plans)
 
     @property
@@ -75,7 +76,7 @@ class Skip:
     check: str
     resources: tuple[str, ...]
     reason: str
-    scans: tuple[str, ...] = ()  # kinds ("synthesis", "plan"); empty: every scan
+    scans: tuple[str, ...] = ()  # kinds ("synthesis", "plan" (updates too), "update"); empty: every scan
     when: tuple[tuple[str, Any], ...] = ()  # a workspace's values that must all match (plans only)
 
     def covers(self, scan: Scan, check: str, resource: str) -> str | None:
@@ -85,9 +86,8 @@ class Skip:
         if scan.values is None:  # the synthesis
             in_scope = "synthesis" in self.scans if self.when else (not self.scans or "synthesis" in self.scans)
         else:
-            in_scope = (not self.scans or scan.kind in self.scans) and all(
-                scan.values.get(k) == v for k, v in self.when
-            )
+            kinds = set(self.scans) | ({"update"} if "plan" in self.scans else set())  # "plan": every plan
+            in_scope = (not self.scans or scan.kind in kinds) and all(scan.values.get(k) == v for k, v in self.when)
         if check == self.check and in_scope:
             return next((p for p in self.resources if fnmatch.fnmatchcase(resource, p)), None)
         return None
@@ -179,9 +179,11 @@ def run_checkov(scan: Scan, target: Path, framework: str, floor: int, skips: lis
     return result
 
 
-def stale_patterns(skips: list[Skip], used: Used) -> dict[Skip, list[str]]:
-    """Each skip's resource patterns that covered no failed check in any scan."""
-    stale = {skip: [p for p in skip.resources if (skip, p) not in used] for skip in skips}
+def stale_patterns(skips: list[Skip], used: Used, kinds: set[str] | None = None) -> dict[Skip, list[str]]:
+    """Each skip's resource patterns that covered no failed check in any scan. A skip only for plans over
+    an existing state (`scans = ["update"]`) is judged only when such a plan was scanned."""
+    judged = [s for s in skips if kinds is None or not s.scans or set(s.scans) & kinds or "plan" in s.scans]
+    stale = {skip: [p for p in skip.resources if (skip, p) not in used] for skip in judged}
     return {skip: patterns for skip, patterns in stale.items() if patterns}
 
 
@@ -211,7 +213,22 @@ def workspace_plans(folder: Path, workspaces: list[str]) -> dict[str, Path]:
         moto.stop()
 
 
-def main() -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m security.checkov_gate", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--plan",
+        action="append",
+        default=[],
+        metavar="WORKSPACE=FILE",
+        help="scan this plan JSON (`terraform show -json`) instead of planning against the emulator",
+    )
+    parser.add_argument("--summary", type=Path, help="also write the counts per scan to this JSON file")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    given = dict(entry.split("=", 1) for entry in args.plan)
     if not CHECKOV.exists():
         print(f"{CHECKOV} is missing: run `make scan`, which installs it", file=sys.stderr)
         return 2
@@ -224,8 +241,19 @@ def main() -> int:
         print("checkov gate: scanning a copy of the synthesis without terraform.required_version (checkov#7454)")
         results = [run_checkov(Scan("synthesis"), synthesis_copy(folder), "terraform_json", MIN_CHECKS["synthesis"],
                                skips, used)]  # fmt: skip
-        reason = missing_tools()
-        if reason:
+        reason = None if given else missing_tools()
+        if given:
+            for workspace, plan_file in given.items():
+                if workspace not in table:
+                    print(
+                        f"checkov gate: --plan {workspace}=...: not a workspace ({', '.join(table)})", file=sys.stderr
+                    )
+                    return 2
+                # A plan over an existing state shows computed values a first plan does not (rules on a group).
+                kind = "update" if json.loads(Path(plan_file).read_text()).get("prior_state") else "plan"
+                scan = Scan(f"{kind} {workspace}", table[workspace])
+                results.append(run_checkov(scan, Path(plan_file), "terraform_plan", MIN_CHECKS[kind], skips, used))
+        elif reason:
             if os.environ.get("CI") == "true":
                 print(f"checkov gate: cannot plan under CI=true: {reason}", file=sys.stderr)
                 return 1
@@ -243,11 +271,15 @@ def main() -> int:
         for line in r.problems:
             print(f"  PROBLEM {line}")
         ok = ok and not r.failed and not r.problems
-    if len(results) > 1:  # a skip can only be judged stale once every scan ran
-        for skip, stale in stale_patterns(skips, used).items():
+    if len(results) == 1 + len(table):  # a skip can only be judged stale once every scan ran
+        for skip, stale in stale_patterns(skips, used, {r.name.split()[0] for r in results}).items():
             print(f"  STALE   skip of {skip.check}: {stale} matched no failed check: remove them")
             ok = False
     print(f"checkov gate: {'passed' if ok else 'FAILED'} ({len(skips)} reviewed skips in {SKIPS_FILE.name})")
+    if args.summary:
+        scans = [{"name": r.name, "passed": r.passed, "failed": len(r.failed) + len(r.problems),
+                  "skipped": len(r.skipped)} for r in results]  # fmt: skip
+        args.summary.write_text(json.dumps({"ok": ok, "scans": scans}, indent=2) + "\n")
     return 0 if ok else 1
 
 

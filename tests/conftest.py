@@ -21,6 +21,7 @@ from _pytest.nodeid import NodeId
 import toolchain
 from local.emulated import ROOT, SYNTH_STACK_DIR, MotoServer, TerraformWorkdir, missing_tools, seal_this_process
 from store2018.loading import load_settings
+from store2018.releases import Release
 from store2018.settings import EnvironmentSettings, ServiceSpec, Settings, StateBackendSettings
 
 # Before any test module imports cdktf (it starts jsii's Node kernel): the imports above start nothing.
@@ -54,15 +55,29 @@ def settings_with(
     environments: Mapping[str, EnvironmentSettings] | None = None,
     services: Mapping[str, ServiceSpec] | None = None,
     state_backend: StateBackendSettings | None = None,
+    releases: Mapping[str, Release] | None = None,
     **project: Any,
 ) -> Settings:
-    """The project's settings with some values changed (validated again, as a user's edit would be)."""
+    """The project's settings with some values changed (validated again, as a user's edit would be).
+    `releases` are used as given; every other environment runs its shipped release (a new one the first
+    environment's), for the services there are (a new service runs 'latest')."""
     if state_backend is not None:
         project["state_backend"] = state_backend
+    environments = SETTINGS.environments if environments is None else environments
+    services = SETTINGS.services if services is None else services
+    first = next(iter(SETTINGS.releases.values()))
+
+    def release(workspace: str) -> Release:
+        if releases and workspace in releases:
+            return releases[workspace]
+        shipped = SETTINGS.releases.get(workspace, first)
+        return Release({s: shipped.images.get(s, "latest") for s in services}, source=shipped.source)
+
     return Settings(
         project=replace(SETTINGS.project, **project),
-        environments=SETTINGS.environments if environments is None else environments,
-        services=SETTINGS.services if services is None else services,
+        environments=environments,
+        services=services,
+        releases={workspace: release(workspace) for workspace in environments},
     )
 
 
@@ -211,7 +226,7 @@ def project_copy(folder: Path) -> Path:
     folder.mkdir(parents=True)
     for name in ("main.py", "cdktf.json", "package.json"):
         shutil.copy2(ROOT / name, folder / name)
-    for name in ("constructs", "toolchain", "terraform"):
+    for name in ("constructs", "toolchain", "terraform", "releases"):
         shutil.copytree(ROOT / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in (".venv", "node_modules"):
         (folder / name).symlink_to(ROOT / name)

@@ -95,3 +95,16 @@ def test_each_resource_pattern_of_a_skip_must_still_cover_a_failure() -> None:
     assert gate.stale_patterns([skip], used) == {skip: ["service_account_task"]}
     used.add((skip, "service_account_task"))
     assert gate.stale_patterns([skip], used) == {}
+
+
+def test_a_skip_for_plans_over_a_state_covers_and_is_judged_only_there() -> None:
+    """The pipeline's plans run over existing state and show computed values a first plan does not."""
+    update_only = gate.Skip("CKV_AWS_385", ("alarm_topic_*",), "r", scans=("update",))
+    every_plan = gate.Skip("CKV_AWS_336", ("service_*_task",), "r", scans=("plan",))
+    first, update = gate.Scan("plan prod", {}), gate.Scan("update prod", {})
+    assert update_only.covers(update, "CKV_AWS_385", "alarm_topic_policy") == "alarm_topic_*"
+    assert update_only.covers(first, "CKV_AWS_385", "alarm_topic_policy") is None
+    assert every_plan.covers(update, "CKV_AWS_336", "service_account_task") == "service_*_task"
+    # `make scan` plans first deploys: an update-only skip is not stale there; `make gate` over updates judges it.
+    assert gate.stale_patterns([update_only], set(), {"synthesis", "plan"}) == {}
+    assert gate.stale_patterns([update_only], set(), {"synthesis", "update"}) == {update_only: ["alarm_topic_*"]}

@@ -115,7 +115,7 @@ def test_task_definition_is_fargate_sized_with_separate_roles(template: dict[str
     definitions = task["container_definitions"]
     assert definitions.startswith("${jsonencode([{")
     assert f"aws_cloudwatch_log_group.{logs}.name" in definitions
-    assert f"{SETTINGS.services[service].image}:${{local.environment.services.{service}.image_tag}}" in definitions
+    assert f'"image" = local.environment.services.{service}.image,' in definitions
 
 
 def test_log_groups_keep_logs_per_environment(template: dict[str, Any]) -> None:

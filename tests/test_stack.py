@@ -10,6 +10,7 @@ from cdktf import TerraformOutput, TerraformStack
 from cdktf import Testing as CdktfTesting
 from conftest import SETTINGS, settings_with, synth
 
+from store2018.releases import Release
 from store2018.settings import (
     CapacityMix,
     EnvironmentSettings,
@@ -65,9 +66,10 @@ NO_SECRETS = {"secrets": {}, "secret_parameter_arns": [], "secret_manager_arns":
 def test_environments_table_is_emitted_whole_and_selected_by_workspace(template: dict[str, Any]) -> None:
     assert template["locals"]["workspace"] == "${terraform.workspace}"
     course_services = {
-        service: {"min_tasks": 2, "image_tag": "latest", **DEFAULT_SERVICE_ALARMS, **NO_SECRETS}
+        service: {"min_tasks": 2, "image": f"{SETTINGS.services[service].image}:latest", **DEFAULT_SERVICE_ALARMS,
+                  **NO_SECRETS}
         for service in ("account", "inventory", "shopping", "store2018")
-    }
+    }  # fmt: skip
     shared = {"allowed_account_ids": [], "certificate_arn": "", "https_enabled": False,
               "alb_access_logs_bucket": "", "alb_access_logs_enabled": False, "zone_ids": [], "zones_pinned": False,
               "alarm_minutes": 3, "load_balancer_5xx_per_minute": 10, "alarm_email": "", "alarm_email_enabled": False,
@@ -132,7 +134,7 @@ def test_a_new_environment_is_one_table_entry() -> None:
     assert dev["services"]["account"] == {
         "min_tasks": 2,
         "max_tasks": 4,
-        "image_tag": "latest",
+        "image": "jeremycookdev/accountservice:latest",
         **DEFAULT_SERVICE_ALARMS,
         **NO_SECRETS,
     }
@@ -167,16 +169,25 @@ def test_constructs_read_the_selected_workspace_through_the_typed_contract(templ
     assert selection.resource_name("alb") == f"{selection.name}-store2018-alb"
 
 
-def test_per_service_overrides_and_capacity_mix_reach_the_table() -> None:
+def test_per_service_overrides_releases_and_capacity_mix_reach_the_table() -> None:
     prod = EnvironmentSettings(
         vpc_cidr="192.168.0.0/16",
-        image_tag="1.4.2",
         capacity=CapacityMix(fargate_base=2, fargate_weight=1, fargate_spot_weight=3),
-        services={"account": ServiceOverrides(tasks=TaskCount(minimum=3, maximum=8), image_tag="1.5.0")},
+        services={"account": ServiceOverrides(tasks=TaskCount(minimum=3, maximum=8))},
     )
-    template = json.loads(synth(settings_with(environments={"prod": prod})))
+    digest = "sha256:" + "ab" * 32
+    release = Release(images={**SETTINGS.releases["prod"].images, "account": digest, "inventory": "1.4.2"})
+    template = json.loads(synth(settings_with(environments={"prod": prod}, releases={"prod": release})))
     entry = template["locals"]["environments"]["prod"]
-    tasks_and_tag = ("min_tasks", "max_tasks", "image_tag")
-    assert [entry["services"]["account"][k] for k in tasks_and_tag] == [3, 8, "1.5.0"]
-    assert [entry["services"]["inventory"][k] for k in tasks_and_tag] == [2, 4, "1.4.2"]
+    tasks_and_image = ("min_tasks", "max_tasks", "image")
+    assert [entry["services"]["account"][k] for k in tasks_and_image] == [
+        3,
+        8,
+        f"jeremycookdev/accountservice@{digest}",
+    ]
+    assert [entry["services"]["inventory"][k] for k in tasks_and_image] == [
+        2,
+        4,
+        "jeremycookdev/inventoryservice:1.4.2",
+    ]
     assert entry["capacity"] == {"fargate_base": 2, "fargate_weight": 1, "fargate_spot_weight": 3}

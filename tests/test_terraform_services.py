@@ -19,6 +19,7 @@ from conftest import SETTINGS, settings_with
 
 from local.emulated import MotoServer, TerraformWorkdir, planned_resources
 from store2018.app import STACK_NAME, build_app
+from store2018.releases import image_reference
 from store2018.settings import EnvironmentSettings, ServiceOverrides, TaskCount
 from store2018.stack import container_environment
 
@@ -60,8 +61,9 @@ def tasks(workspace: str, service: str) -> TaskCount:
     return env(workspace).services.get(service, ServiceOverrides()).tasks or env(workspace).tasks
 
 
-def image_tag(workspace: str, service: str) -> str:
-    return env(workspace).services.get(service, ServiceOverrides()).image_tag or env(workspace).image_tag
+def image(workspace: str, service: str) -> str:
+    """What the release manifest says, as the container names it (`repo@sha256:...` or `repo:tag`)."""
+    return image_reference(SETTINGS.services[service].image, SETTINGS.releases[workspace].images[service])
 
 
 def nat_gateways(workspace: str) -> int:
@@ -129,13 +131,13 @@ def test_container_definitions_field_by_field(plans: dict[str, dict[str, Any]], 
     log_groups = by_name(plan, "aws_cloudwatch_log_group")
     definitions = container_definitions(plan)
     assert sorted(definitions) == [f"{workspace}-store2018-{s}" for s in sorted(SETTINGS.services)]
-    for service, spec in SETTINGS.services.items():
+    for service in SETTINGS.services:
         (container,) = definitions[f"{workspace}-store2018-{service}"]
         log_group = f"/ecs/{workspace}-store2018/{service}"
         assert log_group in log_groups
         expected: dict[str, Any] = {
             "name": service,
-            "image": f"{spec.image}:{image_tag(workspace, service)}",
+            "image": image(workspace, service),
             "essential": True,
             "portMappings": [{"containerPort": 80, "hostPort": 80, "protocol": "tcp"}],
             "logConfiguration": {

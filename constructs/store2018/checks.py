@@ -223,12 +223,6 @@ def check_bucket_name(setting: str, bucket: str, fix: str) -> None:
         fail(setting, bucket, rule, fix)
 
 
-def check_image_tag(setting: str, tag: str) -> None:
-    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", tag):
-        fail(setting, tag, "a Docker tag: 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'",
-             "use e.g. 'latest' or '1.4.2'")  # fmt: skip
-
-
 def check_dns_label(setting: str, label: str, fix: str) -> None:
     if not DNS_LABEL.fullmatch(label):
         fail(setting, label, "one DNS label: lower-case letters, digits and inner hyphens, at most 63 characters", fix)

@@ -29,6 +29,9 @@ def project() -> ProjectSettings:
         discovery_namespace="microservices.private",
         expose_api_paths=True,
         hosted_zone_id=None,
+        # 'OWNER/NAME' of the GitHub repository whose Actions may plan and apply through OIDC (README, "Pipeline
+        # credentials"): the bootstrap then creates its roles. "": no pipeline roles.
+        github_repository="",
     )
 
 

@@ -26,6 +26,7 @@ from types import ModuleType
 
 from store2018 import settings as settings_types
 from store2018.checks import ConfigError, Origin
+from store2018.releases import RELEASES_DIR, load_releases
 from store2018.settings import Settings
 
 SETTINGS_DIR = Path(__file__).resolve().parent
@@ -51,15 +52,18 @@ class SettingsError(Exception):
         return self.problem + where + (f":\n{self.source_line}" if self.source_line else "")
 
 
-def load_settings(folder: Path = SETTINGS_DIR) -> Settings:
-    """The validated settings from `folder`'s catalog.py and environments.py, or SettingsError."""
+def load_settings(folder: Path = SETTINGS_DIR, releases: Path = RELEASES_DIR) -> Settings:
+    """The validated settings from `folder`'s catalog.py and environments.py and the release manifests
+    in `releases` (`releases.py`), or SettingsError."""
     files = [folder / CATALOG_FILE, folder / ENVIRONMENTS_FILE]
     try:
         catalog, environments = (_run(path) for path in files)
+        table = environments.environments()
         return Settings(
             project=environments.project(),
-            environments=environments.environments(),
+            environments=table,
             services=catalog.services(),
+            releases=load_releases(list(table), releases),
         )
     except Exception as error:
         raise _explain(error, files) from error

@@ -63,6 +63,7 @@ class Network(Construct):
         app_ports: Sequence[int],
         service_ports: Sequence[int],
         flow_logs_trust_policy: str,
+        permissions_boundary: str | None,
     ) -> None:
         super().__init__(scope, construct_id)
         name = workspace.resource_name
@@ -111,7 +112,7 @@ class Network(Construct):
 
         # Nothing may use the default security group: strip its rules (it cannot be deleted).
         DefaultSecurityGroup(self, "default_sg", vpc_id=vpc.id, ingress=[], egress=[], tags={"Name": name("default")})
-        self._flow_logs(workspace, vpc, flow_logs_trust_policy)
+        self._flow_logs(workspace, vpc, flow_logs_trust_policy, permissions_boundary)
 
         def subnet(tier: str, index: int, netnum: int) -> Subnet:
             return Subnet(
@@ -241,7 +242,9 @@ class Network(Construct):
         self.alb_security_group_id: str = alb_sg.id
         self.tasks_security_group_id: str = tasks_sg.id
 
-    def _flow_logs(self, workspace: WorkspaceSelection, vpc: Vpc, trust_policy: str) -> None:
+    def _flow_logs(
+        self, workspace: WorkspaceSelection, vpc: Vpc, trust_policy: str, permissions_boundary: str | None
+    ) -> None:
         """Every accepted and rejected connection in the VPC, to a log group with the workspace's retention."""
         name = workspace.resource_name
         logs = CloudwatchLogGroup(
@@ -250,7 +253,13 @@ class Network(Construct):
             name=f"/vpc/{name()}/flow-logs",
             retention_in_days=workspace.current.flow_log_retention_days,
         )
-        role = IamRole(self, "flow_logs_role", name=name("flow-logs"), assume_role_policy=trust_policy)
+        role = IamRole(
+            self,
+            "flow_logs_role",
+            name=name("flow-logs"),
+            assume_role_policy=trust_policy,
+            permissions_boundary=permissions_boundary,
+        )
         writes = DataAwsIamPolicyDocument(
             self,
             "flow_logs_writes",

@@ -91,6 +91,7 @@ class FargateService(Construct):
         subnet_ids: Sequence[str],
         security_group_id: str,
         assume_role_policy: str,
+        permissions_boundary: str | None,
         load_balancer: LoadBalancerAttachment | None,
         alarms: Alarms,
     ) -> None:
@@ -111,6 +112,7 @@ class FargateService(Construct):
             name=name(service, "execution"),
             description=f"ECS agent for {service}: pull its image, write its log group",
             assume_role_policy=assume_role_policy,
+            permissions_boundary=permissions_boundary,
         )
         execution_policy = IamRolePolicy(
             self,
@@ -146,6 +148,7 @@ class FargateService(Construct):
             name=name(service, "task"),
             description=f"The {service} application's own AWS permissions (ECS Exec's channels where it is on)",
             assume_role_policy=assume_role_policy,
+            permissions_boundary=permissions_boundary,
         )
         # ECS Exec: the SSM agent in the task opens its channels with the task role, and writes the
         # session's log to the cluster's exec log group. Only in workspaces that turn exec on.
@@ -180,7 +183,7 @@ class FargateService(Construct):
 
         container: dict[str, Any] = {
             "name": service,
-            "image": f"{spec.image}:{values.image_tag}",
+            "image": values.image,
             "essential": True,
             "portMappings": [
                 {"containerPort": spec.container_port, "hostPort": spec.container_port, "protocol": "tcp"}

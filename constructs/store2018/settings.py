@@ -28,7 +28,6 @@ from store2018.checks import (
     Written,
     check_bucket_name,
     check_dns_label,
-    check_image_tag,
     check_region,
     check_types,
     checking,
@@ -46,6 +45,7 @@ from store2018.naming import (
     resource_name,
 )
 from store2018.network_layout import LARGEST_VPC_PREFIX, MAX_AZ_COUNT, MIN_AZ_COUNT, NEWBITS, SMALLEST_VPC_PREFIX
+from store2018.releases import Release
 from store2018.terraform_text import check_text
 
 __all__ = [
@@ -104,6 +104,15 @@ SECRETS_MANAGER_ARN = re.compile(
 )
 KMS_KEY_ARN = re.compile(
     r"arn:aws:kms:[a-z0-9-]+:[0-9]{12}:key/([0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+)
+# A GitHub repository as GitHub names it: `OWNER/NAME`. Owners (users and organisations) are 1-39 letters,
+# digits or single hyphens, not at either end; names are 1-100 letters, digits, '.', '_' or '-'.
+GITHUB_REPOSITORY = re.compile(r"(?P<owner>[A-Za-z0-9]+(-[A-Za-z0-9]+)*)/(?P<name>[A-Za-z0-9._-]{1,100})")
+GITHUB_OWNER_LIMIT = 39
+GITHUB_NAME_LIMIT = 100
+# The account's one OIDC provider for GitHub Actions (IAM names a provider after its URL).
+GITHUB_OIDC_PROVIDER_ARN = re.compile(
+    r"arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com"
 )
 # Variable names that look like a credential: such a value belongs in `secrets`, never in plain `environment`.
 SECRET_LOOKING_NAME = re.compile(r".*(PASSWORD|SECRET|TOKEN|KEY).*", re.IGNORECASE)
@@ -190,6 +199,15 @@ class ProjectSettings(Written):
     """The S3 state backend (`StateBackendSettings`, below)."""
     discovery_namespace: str
     """Cloud Map private DNS namespace; services resolve as `<discovery_name>.<namespace>`."""
+    github_repository: str
+    """The GitHub repository (`OWNER/NAME`, as GitHub spells it) whose Actions workflows may plan and apply
+    through OIDC, with no stored AWS keys: the bootstrap stack then creates, per workspace, a plan role and
+    an apply role they assume, a permissions boundary every role of the main stack carries, and GitHub's
+    OIDC provider (unless `github_oidc_provider_arn` names it). `""`: none of it."""
+    github_oidc_provider_arn: str | None = None
+    """The account's existing OIDC provider for `https://token.actions.githubusercontent.com` (an account
+    holds one per URL): `arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com`. `None`:
+    the bootstrap creates it (only when `github_repository` is set)."""
     expose_api_paths: bool = True
     """Publish the APIs' `public_paths` on the load balancer (the front end's browser page calls them).
     `False`: only the front end is reachable from the internet; the APIs get no target group, no rule and
@@ -231,6 +249,36 @@ class ProjectSettings(Written):
                     "a Route 53 hosted zone id such as 'Z0123456789ABCDEFGHIJ', or None for no DNS record",
                     "copy the id from `aws route53 list-hosted-zones`",
                 )
+            check_github_repository("ProjectSettings.github_repository", self.github_repository)
+            if self.github_oidc_provider_arn is not None:
+                check_github_oidc_provider_arn(
+                    "ProjectSettings.github_oidc_provider_arn", self.github_oidc_provider_arn, self.github_repository
+                )
+
+
+def check_github_repository(setting: str, repository: str) -> None:
+    """`""` or `OWNER/NAME` as GitHub allows them: the text of the trust policies' `sub` conditions."""
+    match = GITHUB_REPOSITORY.fullmatch(repository)
+    if repository and (not match or len(match["owner"]) > GITHUB_OWNER_LIMIT or match["name"] in (".", "..")):
+        fail(setting, repository, f"'' (no pipeline roles) or 'OWNER/NAME': an owner of 1 to {GITHUB_OWNER_LIMIT} "
+             "letters, digits or single hyphens, not starting or ending with one, then a repository name of 1 to "
+             f"{GITHUB_NAME_LIMIT} letters, digits, '.', '_' or '-' (not '.' or '..'); no URL, spaces or "
+             "wildcards", "copy it from the repository's page, e.g. 'octo-org/store2018'")  # fmt: skip
+
+
+def check_github_oidc_provider_arn(setting: str, arn: str, repository: str) -> None:
+    match = GITHUB_OIDC_PROVIDER_ARN.fullmatch(arn)
+    if not match:
+        fail(setting, arn, "the ARN of the account's OIDC provider for GitHub Actions: arn:aws:iam::<12-digit "
+             "account>:oidc-provider/token.actions.githubusercontent.com, or None to let the bootstrap create it",
+             "copy it from `aws iam list-open-id-connect-providers`")  # fmt: skip
+    if match["partition"] != "aws":
+        fail(setting, arn, f"a provider in the commercial partition ('aws'), where ProjectSettings.region is: a "
+             f"role there cannot trust a provider of '{match['partition']}'", "name the provider of the account "
+             "the project deploys to, or None")  # fmt: skip
+    if not repository:
+        fail(setting, arn, "a provider only with ProjectSettings.github_repository set (without it no role "
+             "trusts the provider)", "set github_repository, or leave this None")  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -268,8 +316,6 @@ class ServiceOverrides(Checked):
 
     tasks: TaskCount | None = None
     """This service's task bounds in this environment."""
-    image_tag: str | None = None
-    """The tag this service runs in this environment."""
     alarms: AlarmThresholds | None = None
     """This service's alarm thresholds in this environment."""
     secrets: Mapping[str, Secret] = field(default_factory=dict)
@@ -280,8 +326,6 @@ class ServiceOverrides(Checked):
         check_types(self, setting)
         if self.tasks is not None:
             self.tasks.validate(f"{setting}.tasks")  # a mistake there points at the TaskCount(...) itself
-        if self.image_tag is not None:
-            check_image_tag(f"{setting}.image_tag", self.image_tag)
         if self.alarms is not None:
             self.alarms.validate(f"{setting}.alarms")
         for variable, secret in self.secrets.items():
@@ -469,10 +513,11 @@ class EnvironmentSettings(Written):
     tasks: TaskCount = field(default_factory=TaskCount)
     """Tasks per service, unless `services` overrides them: the desired count starts at the minimum and
     target tracking moves it between the bounds."""
-    image_tag: str = "latest"
-    """The tag every service runs, unless `services` overrides it. `latest` is mutable: pin a tag in prod."""
+    require_image_digests: bool = False
+    """Refuse a tag in this environment's release manifest (`releases/<workspace>.json`): every service
+    must run a digest. Off: a tag is allowed and reported by every synthesis (a tag can be moved)."""
     services: Mapping[str, ServiceOverrides] = field(default_factory=dict)
-    """Per-service exceptions, by catalog name: `{"account": ServiceOverrides(image_tag="1.4.2")}`."""
+    """Per-service exceptions, by catalog name: `{"account": ServiceOverrides(tasks=TaskCount(3, 8))}`."""
     capacity: CapacityMix = field(default_factory=CapacityMix)
     """The capacity-provider strategy (`CapacityMix`, below)."""
     alb_deletion_protection: bool = True
@@ -528,7 +573,6 @@ class EnvironmentSettings(Written):
                     "copy it from `aws sts get-caller-identity`, or leave the tuple empty",
                 )
         self.tasks.validate(f"{where}.tasks")
-        check_image_tag(f"{where}.image_tag", self.image_tag)
         if not isinstance(self.services, Mapping):
             fail(f"{where}.services", self.services, "a mapping of catalog names to ServiceOverrides(...)",
                  'write {"account": ServiceOverrides(...)}')  # fmt: skip
@@ -542,7 +586,7 @@ class EnvironmentSettings(Written):
                 )
             if not isinstance(overrides, ServiceOverrides):
                 fail(f"{where}.services[{service!r}]", overrides, "a ServiceOverrides(...)",
-                     "write ServiceOverrides(tasks=TaskCount(...), image_tag=...)")  # fmt: skip
+                     "write ServiceOverrides(tasks=TaskCount(...))")  # fmt: skip
             overrides.validate(f"{where}.services[{service!r}]")
         self.capacity.validate(f"{where}.capacity")
         self.alerting.validate(f"{where}.alerting")
@@ -703,7 +747,7 @@ class ServiceSpec(Written):
             fail(
                 f"{where}.image",
                 self.image,
-                "an image repository without a tag (tags are per environment: EnvironmentSettings.image_tag)",
+                "an image repository without a tag (the image per environment is in releases/<workspace>.json)",
                 "use e.g. 'jeremycookdev/accountservice'",
             )
         for path in self.public_paths:
@@ -785,6 +829,8 @@ class Settings(Written):
     project: ProjectSettings
     environments: Mapping[str, EnvironmentSettings]
     services: Mapping[str, ServiceSpec]
+    releases: Mapping[str, Release]
+    """Per workspace, the image of each service (`releases/<workspace>.json`, `releases.py`)."""
 
     def warnings(self) -> list[str]:
         """Valid settings a user should still change (printed by every synthesis)."""
@@ -797,14 +843,38 @@ class Settings(Written):
                 "stranger's bucket if its policy lets you write). Fix: set a name of your own in "
                 "constructs/store2018/environments.py, e.g. 'store2018-state-<account id>', and `make synth`."
             )
+        for workspace, release in self.releases.items():
+            tagged = ", ".join(f"{service} ({release.images[service]!r})" for service in release.mutable_tags())
+            if tagged:
+                found.append(
+                    f"{release.source}: {workspace} runs {tagged} by tag: a tag can be moved to another image after "
+                    "review. Fix: pin digests (`make pin`, `make promote`), then turn on "
+                    f"ENVIRONMENTS[{workspace!r}].require_image_digests."
+                )
         return found
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_types(self, "Settings", skip=("environments", "services"))
+        check_types(self, "Settings", skip=("environments", "services", "releases"))
         self._check_texts()
         self._validate_services()
         self._validate_environments()
+        self._validate_releases()
+
+    def _validate_releases(self) -> None:
+        """One manifest per environment, naming an image for every service of the catalog."""
+        missing = [workspace for workspace in self.environments if workspace not in self.releases]
+        if missing:
+            fail(f"releases/{missing[0]}.json", None, "a release manifest for every environment of the table: it "
+                 "names the image each service runs there", 'write {"images": {"<service>": "<digest or tag>", '
+                 "...}} (copy another environment's manifest)")  # fmt: skip
+        extra = sorted(set(self.releases) - set(self.environments))
+        if extra:
+            fail(f"releases/{extra[0]}.json", "present", "a manifest only for an environment of the table",
+                 "delete it, or add the environment to environments.py")  # fmt: skip
+        for workspace, release in self.releases.items():
+            env = self.environments[workspace]
+            release.validate(workspace, self.services, require_digests=env.require_image_digests)
 
     def _check_texts(self) -> None:
         """Every text setting, wherever it lands, is text Terraform can be given (terraform_text.check_text)."""

@@ -16,6 +16,7 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from constructs import Construct
 
 from store2018.cluster import Cluster
+from store2018.github_oidc import workload_boundary_arn
 from store2018.load_balancer import LoadBalancer
 from store2018.monitoring import Alarms, AlarmTopic, Dashboard, DashboardService, SiteAlarms, percentile_statistic
 from store2018.network import Network
@@ -63,6 +64,8 @@ class Store2018Stack(TerraformStack):
         )
 
         account = DataAwsCallerIdentity(self, "account")
+        # With pipeline roles (ProjectSettings.github_repository), every role carries the bootstrap's boundary.
+        boundary = workload_boundary_arn(settings, account.account_id)
         services = settings.services
         exposed = settings.exposed_services
         network = Network(
@@ -75,6 +78,7 @@ class Store2018Stack(TerraformStack):
             flow_logs_trust_policy=service_trust_policy(
                 self, "flow_logs_trust", service="vpc-flow-logs.amazonaws.com", account_id=account.account_id
             ),
+            permissions_boundary=boundary,
         )
         cluster = Cluster(
             self,
@@ -125,6 +129,7 @@ class Store2018Stack(TerraformStack):
                 subnet_ids=network.private_subnet_ids,
                 security_group_id=network.tasks_security_group_id,
                 assume_role_policy=trust,
+                permissions_boundary=boundary,
                 load_balancer=(
                     LoadBalancerAttachment(
                         target_group_arn=load_balancer.target_group_arns[service],

@@ -12,6 +12,9 @@ The bucket refuses deletion twice over: `prevent_destroy` stops Terraform from p
 `force_destroy = false` stops AWS from deleting it while it holds state. Lifting both is a
 deliberate act (README, "State bootstrap"): an override file beside the synthesis. The key has
 `prevent_destroy` too: without it the state cannot be read.
+
+With `ProjectSettings.github_repository` set, it also creates the pipeline's credentials: GitHub's OIDC
+provider, a plan and an apply role per workspace and the main stack's permissions boundary (`github_oidc.py`).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 from constructs import Construct
 
+from store2018.github_oidc import GithubOidc, enabled
 from store2018.settings import Settings
 
 # Relative to the stack's folder (terraform/stacks/bootstrap): the project's state-bootstrap/.
@@ -182,3 +186,14 @@ class StateBootstrapStack(TerraformStack):
         TerraformOutput(self, "bucket_name", value=bucket.bucket, description="The main stack's state bucket")
         TerraformOutput(self, "bucket_arn", value=bucket.arn)
         TerraformOutput(self, "state_key_arn", value=key.arn, description="The KMS key encrypting the state")
+
+        if enabled(settings):  # the pipeline's credentials (github_oidc.py); nothing when no repository is named
+            github = GithubOidc(
+                self, "github_oidc", settings=settings, state_bucket_arn=bucket.arn, state_key_arn=key.arn
+            )
+            TerraformOutput(self, "github_oidc_provider_arn", value=github.provider_arn,
+                            description="The OIDC provider the pipeline's roles trust")  # fmt: skip
+            TerraformOutput(self, "github_plan_role_arns", value=github.plan_role_arns,
+                            description="Per workspace, the role pull requests and main plan with")  # fmt: skip
+            TerraformOutput(self, "github_apply_role_arns", value=github.apply_role_arns,
+                            description="Per workspace, the role its GitHub environment applies with")  # fmt: skip

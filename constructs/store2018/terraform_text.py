@@ -74,19 +74,19 @@ TREATMENTS: Mapping[str, Treatment] = {
     "ProjectSettings.region": _CHECKED_EXPRESSION,  # the provider, and awslogs-region in the containers
     "ProjectSettings.discovery_namespace": _CHECKED_EXPRESSION,  # the namespace, and the services' URLs
     "ProjectSettings.hosted_zone_id": _CHECKED_TEMPLATE,
+    "ProjectSettings.github_repository": _CHECKED_TEMPLATE,  # the bootstrap's trust policies
+    "ProjectSettings.github_oidc_provider_arn": _CHECKED_TEMPLATE,
     "StateBackendSettings.bucket": _CHECKED_LITERAL,  # also the bootstrap stack's bucket (a template)
     "StateBackendSettings.key": _CHECKED_LITERAL,
     "StateBackendSettings.region": _CHECKED_LITERAL,
     "StateBackendSettings.workspace_key_prefix": _CHECKED_LITERAL,
     "EnvironmentSettings.vpc_cidr": _CHECKED_TEMPLATE,
     "EnvironmentSettings.allowed_account_ids": _CHECKED_TEMPLATE,
-    "EnvironmentSettings.image_tag": _CHECKED_TEMPLATE,
     "EnvironmentSettings.alb_access_logs_bucket": _CHECKED_TEMPLATE,
     "EnvironmentSettings.certificate_arn": _CHECKED_TEMPLATE,
     "EnvironmentSettings.dns_record_name": _CHECKED_TEMPLATE,
     "EnvironmentSettings.zone_ids": _CHECKED_TEMPLATE,
     "EnvironmentSettings.services": _CHECKED_TEMPLATE,  # catalog names
-    "ServiceOverrides.image_tag": _CHECKED_TEMPLATE,
     "ServiceSpec.image": _CHECKED_EXPRESSION,
     "ServiceSpec.discovery_name": _CHECKED_EXPRESSION,  # Cloud Map, and the callers' URLs
     "ServiceSpec.health_check_path": _ESCAPED_TEMPLATE,

@@ -28,6 +28,7 @@ from constructs import Construct
 from store2018.expressions import named_local
 from store2018.loading import ENVIRONMENTS_FILE, SETTINGS_DIR
 from store2018.naming import resource_name
+from store2018.releases import image_reference
 from store2018.settings import EnvironmentSettings, ServiceOverrides, Settings
 
 T = TypeVar("T")
@@ -48,7 +49,7 @@ class ServiceValues:
 
     min_tasks: int
     max_tasks: int
-    image_tag: str
+    image: str  # the container's image: `<repository>@sha256:<digest>` or `<repository>:<tag>`
     target_5xx_per_minute: int
     response_time_percentile: int
     response_time_ms: int
@@ -100,7 +101,7 @@ class EnvironmentValues:
             return ServiceValues(
                 min_tasks=tasks.minimum,
                 max_tasks=tasks.maximum,
-                image_tag=overrides.image_tag or env.image_tag,
+                image=image_reference(settings.services[service].image, settings.releases[name].images[service]),
                 target_5xx_per_minute=alarms.target_5xx_per_minute,
                 response_time_percentile=alarms.response_time_percentile,
                 response_time_ms=alarms.response_time_ms,

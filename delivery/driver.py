@@ -1,0 +1,160 @@
+"""The pipeline's steps, one command each: what the GitHub workflows run, and what people run.
+
+    python -m delivery fresh-check                   terraform/ is what the sources synthesise
+    python -m delivery plan WORKSPACE                saved plan (+ refresh-only plan) in .delivery/plans/
+    python -m delivery gate                          checkov over the synthesis and the saved plans
+    python -m delivery review                        .delivery/reports/review.md and .json, every saved plan
+    python -m delivery apply WORKSPACE               the saved plan, exactly; a stale one is refused
+    python -m delivery drift WORKSPACE               .delivery/reports/drift-WORKSPACE.md; exit 2 on drift
+    python -m delivery pin WORKSPACE SERVICE IMAGE   one service's digest (or tag) in releases/WORKSPACE.json
+    python -m delivery promote FROM TO               FROM's digests into releases/TO.json
+    python -m delivery rollback WORKSPACE            the images the last promote or pin replaced
+
+`--target local` (the default: the emulator of `make local-up`) or `--target aws` (the credentials in
+the environment) for the commands that run Terraform. The `make` targets of the same names call these.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from delivery import costs, plans, promotion, report
+from delivery.plans import PLANS_DIR, REPORTS_DIR, DriverError, SavedPlan
+from delivery.targets import TARGETS, workdir
+from local.emulated import ROOT, SYNTH_STACK_DIR, read_synthesis
+
+
+def workspaces() -> list[str]:
+    """The environments table's workspaces, in its order (staging, prod, ... as the synthesis carries them)."""
+    return list(read_synthesis(SYNTH_STACK_DIR)["locals"]["environments"])
+
+
+def services() -> list[str]:
+    return sorted(read_synthesis(SYNTH_STACK_DIR)["locals"]["environments"][workspaces()[0]]["services"])
+
+
+def check_workspace(workspace: str) -> str:
+    if workspace not in workspaces():
+        raise DriverError(f"WORKSPACE={workspace!r} is not a workspace of the environments table "
+                          f"({', '.join(workspaces())})")  # fmt: skip
+    return workspace
+
+
+def fresh_check() -> int:
+    """Synthesise into a temporary folder and compare with the committed terraform/, file by file."""
+    with tempfile.TemporaryDirectory(prefix="fresh-check-") as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CDKTF_", "STORE2018_"))}
+        env["CDKTF_OUTDIR"] = str(Path(tmp) / "terraform")
+        done = subprocess.run([sys.executable, str(ROOT / "main.py")], cwd=ROOT, env=env, capture_output=True,
+                              text=True)  # fmt: skip
+        if done.returncode != 0:
+            raise DriverError(f"the synthesis failed:\n{done.stderr}")
+        fresh = {str(p.relative_to(tmp)): p.read_bytes() for p in Path(tmp).rglob("*") if p.is_file()}
+    listed = subprocess.run(["git", "ls-files", "-z", "--", "terraform"], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout  # fmt: skip
+    committed = {name: (ROOT / name).read_bytes() for name in listed.split("\0") if name}
+    differ = sorted(name for name in fresh.keys() | committed.keys() if fresh.get(name) != committed.get(name))
+    if differ:
+        print("terraform/ is stale: run `make synth` and commit the result. Differs:\n  " + "\n  ".join(differ))
+        return 1
+    print(f"terraform/ is fresh ({len(committed)} files match a new synthesis)")
+    return 0
+
+
+def gate() -> int:
+    """The security gate over the synthesis and the saved plans (their JSON), with its summary for the review."""
+    saved = [SavedPlan(ws, PLANS_DIR) for ws in workspaces() if SavedPlan(ws, PLANS_DIR).plan_json.exists()]
+    REPORTS_DIR.mkdir(parents=True, exist_ok=True)
+    args = [f"--plan={s.workspace}={s.plan_json}" for s in saved]
+    command = [sys.executable, "-m", "security.checkov_gate", *args, f"--summary={REPORTS_DIR / 'gate.json'}"]
+    return subprocess.run(command, cwd=ROOT).returncode
+
+
+def review() -> int:
+    saved = [SavedPlan(ws, PLANS_DIR) for ws in workspaces()]
+    saved = [s for s in saved if s.record_file.exists()]
+    if not saved:
+        raise DriverError("no saved plan to review: run `make plan WORKSPACE=<workspace>` first")
+    gate_file = REPORTS_DIR / "gate.json"
+    gate_summary = json.loads(gate_file.read_text()) if gate_file.exists() else None
+    reviews = [report.review(s, services(), costs.load_prices()) for s in saved]
+    md, js = report.write_reports(REPORTS_DIR, "review", report.markdown(reviews, gate_summary),
+                                  report.as_json(reviews, gate_summary))  # fmt: skip
+    print(md.read_text())
+    print(f"written: {md.relative_to(ROOT)}, {js.relative_to(ROOT)}")
+    return 0
+
+
+def drift(target: str, workspace: str) -> int:
+    with workdir(target) as terraform:
+        found = plans.drift(terraform, workspace)
+    document = {"workspace": workspace, "drift": [d.__dict__ for d in found]}
+    md, _ = report.write_reports(REPORTS_DIR, f"drift-{workspace}", report.drift_markdown(workspace, found), document)
+    print(md.read_text())
+    return 2 if found else 0
+
+
+def show(changed: promotion.Changed) -> int:
+    for service, (before, after) in changed.images.items():
+        print(f"{changed.workspace}: {service}: {before} -> {after}")
+    for service, why in changed.skipped.items():
+        print(f"{changed.workspace}: {service} not changed: {why}")
+    if not changed.images:
+        print(f"{changed.workspace}: nothing changed")
+    else:
+        print("releases/ and terraform/ rewritten: review and commit them (a pull request), then plan and apply")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m delivery", description=__doc__.splitlines()[0])
+    parser.add_argument("--target", choices=TARGETS, default=os.environ.get("STORE2018_TARGET", "local"))
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("fresh-check")
+    sub.add_parser("gate")
+    sub.add_parser("review")
+    for name in ("plan", "apply", "drift", "rollback"):
+        sub.add_parser(name).add_argument("workspace")
+    pinned = sub.add_parser("pin")
+    for arg in ("workspace", "service", "image"):
+        pinned.add_argument(arg)
+    promoted = sub.add_parser("promote")
+    promoted.add_argument("source")
+    promoted.add_argument("target_workspace")
+    args = parser.parse_args(argv)
+    try:
+        command = args.command
+        if command == "fresh-check":
+            return fresh_check()
+        if command == "gate":
+            return gate()
+        if command == "review":
+            return review()
+        if command == "plan":
+            workspace = check_workspace(args.workspace)  # before anything starts
+            with workdir(args.target) as terraform:
+                saved = plans.plan(terraform, workspace)
+            print(f"saved plan: {saved.plan_file.relative_to(ROOT)} (mode 0600; review it with `make review`)")
+            return 0
+        if command == "apply":
+            workspace = check_workspace(args.workspace)
+            with workdir(args.target) as terraform:
+                plans.apply(terraform, workspace, echo=print)
+            return 0
+        if command == "drift":
+            return drift(args.target, check_workspace(args.workspace))
+        if command == "pin":
+            return show(promotion.pin(check_workspace(args.workspace), args.service, args.image))
+        if command == "promote":
+            source, target = check_workspace(args.source), check_workspace(args.target_workspace)
+            return show(promotion.promote(source, target))
+        return show(promotion.rollback(check_workspace(args.workspace)))
+    except DriverError as error:
+        print(f"{args.command} refused: {error}", file=sys.stderr)
+        return 1

@@ -1,0 +1,255 @@
+"""Saved plans: plan a workspace into a file, apply exactly that file or refuse, and find drift.
+
+A plan is saved with what it was made from (`<workspace>.meta.json`): the synthesis' hash and the
+workspace state's lineage and serial. `apply` refuses the plan when either moved since (terraform/
+changed, or someone applied): Terraform refuses a plan of an older state serial too, but only after
+locking, and it cannot know the synthesis moved. A plan is applied once; its files are then deleted.
+
+Plan files and their JSON hold the values of sensitive attributes in clear text (a plan is not
+encrypted), so they are written to a folder of mode 0700, each file 0600, and never leave the
+machine or runner that made them: the review report, which names addresses, actions, counts and
+costs and no attribute value, is what leaves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from local.emulated import ROOT, SYNTH_STACK_DIR, TerraformResult
+
+DELIVERY_DIR = ROOT / ".delivery"
+PLANS_DIR = DELIVERY_DIR / "plans"
+REPORTS_DIR = DELIVERY_DIR / "reports"
+
+
+class DriverError(Exception):
+    """A step refused or failed; the message says why and what to do."""
+
+
+class StalePlan(DriverError):
+    """The saved plan no longer matches what it would be applied to."""
+
+
+class Workdir(Protocol):
+    """A Terraform working copy of the main stack: the emulator's (local.emulated.TerraformWorkdir) or AWS's."""
+
+    path: Path
+
+    def run(
+        self,
+        *args: str,
+        check: bool = True,
+        echo: Callable[[str], None] | None = None,
+        timeout: float = 600,
+        workspace: str | None = None,
+    ) -> TerraformResult: ...
+
+    def select_workspace(self, workspace: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class PlanRecord:
+    """What a saved plan was made from, checked again before it is applied."""
+
+    workspace: str
+    synthesis_sha256: str
+    state_lineage: str | None  # None: the workspace had no state yet (a first deploy)
+    state_serial: int | None
+    planned_at: float
+    commit: str | None
+
+
+def private_folder(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    return folder
+
+
+def write_private(path: Path, text: str) -> None:
+    """A file no other local user can read, from its first byte."""
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(text)
+
+
+def synthesis_hash(stack_dir: Path = SYNTH_STACK_DIR) -> str:
+    return hashlib.sha256((stack_dir / "cdk.tf.json").read_bytes()).hexdigest()
+
+
+def current_commit() -> str | None:
+    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def state_version(workdir: Workdir, workspace: str) -> tuple[str | None, int | None]:
+    """The workspace state's lineage and serial (None, None when it has no state yet)."""
+    output = workdir.run("state", "pull", workspace=workspace).output
+    start = output.find("{")
+    if start < 0:
+        return None, None
+    state, _ = json.JSONDecoder().raw_decode(output[start:])
+    return state["lineage"], int(state["serial"])
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    workspace: str
+    folder: Path
+
+    @property
+    def plan_file(self) -> Path:
+        return self.folder / f"{self.workspace}.tfplan"
+
+    @property
+    def plan_json(self) -> Path:
+        return self.folder / f"{self.workspace}.plan.json"
+
+    @property
+    def drift_json(self) -> Path:
+        return self.folder / f"{self.workspace}.drift.json"
+
+    @property
+    def record_file(self) -> Path:
+        return self.folder / f"{self.workspace}.meta.json"
+
+    def record(self) -> PlanRecord:
+        if not self.record_file.exists() or not self.plan_file.exists():
+            raise DriverError(f"no saved plan of {self.workspace} in {self.folder}: run `make plan "
+                              f"WORKSPACE={self.workspace}` first")  # fmt: skip
+        return PlanRecord(**json.loads(self.record_file.read_text()))
+
+    def plan(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.plan_json.read_text())
+        return loaded
+
+    def drift(self) -> dict[str, Any] | None:
+        if not self.drift_json.exists():
+            return None
+        loaded: dict[str, Any] = json.loads(self.drift_json.read_text())
+        return loaded
+
+    def remove(self) -> None:
+        for path in (self.plan_file, self.plan_json, self.drift_json, self.record_file):
+            path.unlink(missing_ok=True)
+
+
+def plan(
+    workdir: Workdir, workspace: str, folder: Path = PLANS_DIR, *, stack_dir: Path = SYNTH_STACK_DIR,
+    refresh_only: bool = True,
+) -> SavedPlan:  # fmt: skip
+    """Plan `workspace` into a saved plan (and, beside it, a refresh-only plan: the drift the review shows)."""
+    saved = SavedPlan(workspace, private_folder(folder))
+    saved.remove()
+    workdir.select_workspace(workspace)  # created on a first deploy
+    lineage, serial = state_version(workdir, workspace)
+    planned = workdir.run("plan", "-input=false", "-lock-timeout=60s", f"-out={saved.plan_file}", check=False,
+                          workspace=workspace, timeout=1200)  # fmt: skip
+    if planned.returncode != 0:
+        raise DriverError(f"terraform plan of {workspace} failed:\n{planned.output}")
+    write_private(saved.plan_json, workdir.run("show", "-json", str(saved.plan_file), workspace=workspace).output)
+    os.chmod(saved.plan_file, 0o600)
+    if refresh_only and lineage is not None:
+        write_private(saved.drift_json, json.dumps(refresh_only_plan(workdir, workspace, folder)))
+    record = PlanRecord(workspace, synthesis_hash(stack_dir), lineage, serial, time.time(), current_commit())
+    write_private(saved.record_file, json.dumps(asdict(record), indent=2))
+    return saved
+
+
+def refresh_only_plan(workdir: Workdir, workspace: str, folder: Path) -> dict[str, Any]:
+    """What a refresh would record: the differences between the state and the real infrastructure."""
+    out = folder / f"{workspace}.refresh.tfplan"
+    try:
+        done = workdir.run("plan", "-refresh-only", "-input=false", "-lock-timeout=60s", f"-out={out}", check=False,
+                           workspace=workspace, timeout=1200)  # fmt: skip
+        if done.returncode != 0:
+            raise DriverError(f"the refresh-only plan of {workspace} failed:\n{done.output}")
+        shown: dict[str, Any] = json.loads(workdir.run("show", "-json", str(out), workspace=workspace).output)
+        return shown
+    finally:
+        out.unlink(missing_ok=True)
+
+
+def check_fresh(saved: SavedPlan, workdir: Workdir, *, stack_dir: Path = SYNTH_STACK_DIR) -> PlanRecord:
+    """Refuse a plan made from another synthesis, or of a state that changed since (StalePlan)."""
+    record = saved.record()
+    if record.workspace != saved.workspace:
+        raise StalePlan(f"{saved.record_file} is a plan of {record.workspace}, not {saved.workspace}")
+    if record.synthesis_sha256 != synthesis_hash(stack_dir):
+        raise StalePlan(f"the saved plan of {saved.workspace} was made from another synthesis: terraform/ changed "
+                        f"since. Plan again: make plan WORKSPACE={saved.workspace}")  # fmt: skip
+    now = state_version(workdir, saved.workspace)
+    if now != (record.state_lineage, record.state_serial):
+        raise StalePlan(f"the state of {saved.workspace} changed since the plan (lineage/serial "
+                        f"{record.state_lineage}/{record.state_serial} -> {now[0]}/{now[1]}): something was applied "
+                        f"meanwhile. Plan again and review: make plan WORKSPACE={saved.workspace}")  # fmt: skip
+    return record
+
+
+def apply(
+    workdir: Workdir, workspace: str, folder: Path = PLANS_DIR, *, stack_dir: Path = SYNTH_STACK_DIR,
+    echo: Callable[[str], None] | None = None,
+) -> TerraformResult:  # fmt: skip
+    """Apply the saved plan of `workspace` exactly as planned, once; refuse a stale one."""
+    saved = SavedPlan(workspace, folder)
+    check_fresh(saved, workdir, stack_dir=stack_dir)
+    done = workdir.run("apply", "-input=false", "-lock-timeout=60s", str(saved.plan_file), check=False,
+                       workspace=workspace, echo=echo, timeout=3600)  # fmt: skip
+    if done.returncode != 0:
+        raise DriverError(f"terraform apply of {workspace} failed:\n{done.output}")
+    saved.remove()  # applied: the same plan can never be applied twice
+    return done
+
+
+@dataclass(frozen=True)
+class Drift:
+    address: str
+    type: str
+    actions: tuple[str, ...]  # ("update",): changed outside Terraform; ("delete",): gone
+    attributes: tuple[str, ...]  # the top-level attributes that differ (their values are not shown)
+
+
+def _same(before: object, after: object) -> bool:
+    """Equal, with null and empty taken as one (a refresh turns an unset `tags` into `{}`)."""
+    empty: tuple[object, ...] = (None, {}, [], "")
+    return before == after or (before in empty and after in empty)
+
+
+def drift_of(refresh_plan: dict[str, Any]) -> list[Drift]:
+    """The refresh-only plan's `resource_drift`, each resource changed or deleted behind Terraform's back,
+    on the arguments the configuration sets (and `tags_all`). Terraform also lists what only other
+    resources manage (a route table's `route` set, filled by `aws_route`; a security group's inline rules,
+    filled by its rule resources) and null read back as empty: that is not drift, and is left out."""
+    module = refresh_plan.get("configuration", {}).get("root_module", {})
+    configured = {r["address"]: set(r.get("expressions", {})) for r in module.get("resources", [])}
+    found = []
+    for entry in refresh_plan.get("resource_drift", []):
+        change, actions = entry["change"], tuple(entry["change"]["actions"])
+        before, after = change.get("before") or {}, change.get("after") or {}
+        watched = configured.get(re.sub(r"\[[^\]]*\]$", "", entry["address"]), set()) | {"tags_all"}
+        changed = tuple(sorted(k for k in watched if not _same(before.get(k), after.get(k))))
+        if actions == ("delete",) or changed:
+            found.append(Drift(entry["address"], entry["type"], actions, changed))
+    return found
+
+
+def drift(workdir: Workdir, workspace: str, folder: Path = PLANS_DIR) -> list[Drift]:
+    workdir.select_workspace(workspace)
+    return drift_of(refresh_only_plan(workdir, workspace, private_folder(folder)))
+
+
+def copy_stack(stack_dir: Path, folder: Path) -> Path:
+    """A working copy's synthesis: cdk.tf.json only (run folders, state and plans stay out of terraform/)."""
+    private_folder(folder)
+    shutil.copy2(stack_dir / "cdk.tf.json", folder / "cdk.tf.json")
+    return folder

@@ -1,0 +1,65 @@
+"""Where the driver's Terraform runs: `local`, the emulator of `make local-up`, or `aws`, the account
+whose credentials the environment holds (in GitHub Actions: the role assumed through OIDC).
+
+Each target is a working copy of terraform/stacks/store2018 under .delivery/work/<target>/ (mode
+0700: Terraform keeps the backend's settings and plans there). The default is `local`: nothing goes to
+AWS unless a command says `TARGET=aws`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from delivery.plans import DELIVERY_DIR, DriverError, Workdir, copy_stack
+from local.emulated import SYNTH_STACK_DIR, TerraformResult, TerraformWorkdir
+
+TARGETS = ("local", "aws")
+
+
+class AwsWorkdir:
+    """terraform/stacks/store2018 copied and initialised against its S3 backend, with the caller's AWS
+    credentials (no override file: what runs is the synthesis as reviewed)."""
+
+    def __init__(self, stack_dir: Path, folder: Path) -> None:
+        self.path = copy_stack(stack_dir, folder)
+        self.env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
+        self.run("init", "-input=false", "-reconfigure", timeout=600)
+
+    def run(self, *args: str, check: bool = True, echo: Callable[[str], None] | None = None, timeout: float = 600,
+            workspace: str | None = None) -> TerraformResult:  # fmt: skip
+        env = {**self.env, **({"TF_WORKSPACE": workspace} if workspace else {})}
+        words = 2 if args[0] in ("workspace", "state") else 1
+        command = ["terraform", *args[:words], "-no-color", *args[words:]]
+        done = subprocess.run(command, cwd=self.path, env=env, capture_output=True, text=True, timeout=timeout)
+        result = TerraformResult(done.returncode, done.stdout + done.stderr)
+        if echo:
+            for line in result.output.splitlines():
+                echo(line)
+        if check and result.returncode != 0:
+            raise DriverError(f"terraform {' '.join(args)} failed ({result.returncode}):\n{result.output}")
+        return result
+
+    def select_workspace(self, workspace: str) -> None:
+        self.run("workspace", "select", "-or-create", workspace)
+
+
+@contextmanager
+def workdir(target: str, stack_dir: Path = SYNTH_STACK_DIR) -> Iterator[Workdir]:
+    folder = DELIVERY_DIR / "work" / target
+    if target == "aws":
+        yield AwsWorkdir(stack_dir, folder)
+        return
+    if target != "local":
+        raise DriverError(f"TARGET={target!r} is not a target: use one of {', '.join(TARGETS)}")
+    from local.deploy import running_emulator
+
+    found = running_emulator()
+    if found is None:
+        raise DriverError("TARGET=local needs the local emulator: run `make local-up` first (or TARGET=aws)")
+    emulator, _ = found
+    with TerraformWorkdir(stack_dir, folder, emulator, create_state_bucket=False) as local:
+        yield local

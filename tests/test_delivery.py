@@ -1,0 +1,224 @@
+"""The delivery driver's pieces without Terraform: drift filtering, the review's grouping and call-outs,
+release manifests and their validation, pin/promote/rollback on a copy of the manifests, stale plans.
+End to end against the emulator: test_terraform_delivery.py."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import SETTINGS, settings_with
+
+from delivery import plans, promotion, report
+from delivery.driver import main as driver
+from local.emulated import TerraformResult
+from store2018.checks import ConfigError
+from store2018.releases import Release, image_reference, read_release, write_release
+
+DIGEST_A, DIGEST_B = "sha256:" + "a1" * 32, "sha256:" + "b2" * 32
+SERVICES = sorted(SETTINGS.services)
+
+
+def refresh_plan(drift: list[dict[str, Any]], configured: dict[str, list[str]]) -> dict[str, Any]:
+    resources = [{"address": a, "expressions": {k: {} for k in keys}} for a, keys in configured.items()]
+    return {"resource_drift": drift, "configuration": {"root_module": {"resources": resources}}}
+
+
+def drifted(address: str, before: dict[str, Any] | None, after: dict[str, Any] | None,
+            actions: tuple[str, ...] = ("update",)) -> dict[str, Any]:  # fmt: skip
+    return {"address": address, "type": address.split(".")[0],
+            "change": {"actions": list(actions), "before": before, "after": after}}  # fmt: skip
+
+
+def test_drift_is_what_the_configuration_sets_changed_or_a_resource_gone() -> None:
+    plan = refresh_plan(
+        [
+            drifted(
+                "aws_cloudwatch_log_group.logs",
+                {"retention_in_days": 7, "tags": None, "arn": "x"},
+                {"retention_in_days": 1, "tags": {}, "arn": "y"},
+            ),
+            # Filled by aws_route resources, not configured here: not drift.
+            drifted(
+                "aws_route_table.private",
+                {"route": [], "vpc_id": "v", "tags_all": None},  # a refresh reads unset tags back as {}
+                {"route": [{"cidr": "0.0.0.0/0"}], "vpc_id": "v", "tags_all": {}},
+            ),
+            drifted("aws_security_group.tasks[0]", {"tags_all": {"Team": "a"}}, {"tags_all": {"Team": "b"}}),
+            drifted("aws_eip.nat", {"domain": "vpc"}, None, ("delete",)),
+        ],
+        {
+            "aws_cloudwatch_log_group.logs": ["retention_in_days", "name"],
+            "aws_route_table.private": ["vpc_id"],
+            "aws_security_group.tasks": ["name"],
+            "aws_eip.nat": ["domain"],
+        },
+    )
+    found = plans.drift_of(plan)
+    assert [(d.address, d.actions, d.attributes) for d in found] == [
+        ("aws_cloudwatch_log_group.logs", ("update",), ("retention_in_days",)),
+        ("aws_security_group.tasks[0]", ("update",), ("tags_all",)),  # a tag changed in the console
+        ("aws_eip.nat", ("delete",), ("domain",)),
+    ]
+    text = report.drift_markdown("staging", found)
+    assert "- `aws_cloudwatch_log_group.logs`: update (retention_in_days)" in text
+    assert "x" not in text.split("retention_in_days")[0][-20:]  # no value is printed
+    assert report.drift_markdown("staging", []).startswith("No drift in `staging`")
+
+
+def change(address: str, *actions: str) -> dict[str, Any]:
+    return {"address": address, "type": address.split(".")[0], "mode": "managed", "change": {"actions": list(actions)}}
+
+
+def test_the_review_groups_by_service_and_calls_out_stateful_replacements_first() -> None:
+    plan = {
+        "resource_changes": [
+            change("aws_ecs_task_definition.service_account_task_F2B61A8E", "delete", "create"),
+            change("aws_ecs_service.service_account_service_C5E344B5", "update"),
+            change("aws_lb_target_group.load_balancer_target_shopping_83552B70", "create"),
+            change("aws_nat_gateway.network_nat_B2CD8D5F", "create", "delete"),
+            change("aws_subnet.network_private_subnet_0_D39C5390", "delete"),
+            change("aws_vpc.network_vpc_4E8F0223", "no-op"),
+            {**change("data.aws_caller_identity.account", "read"), "mode": "data"},
+        ]
+    }
+    found = report.changes_of(plan, SERVICES)
+    assert [(c.group, c.kind) for c in found] == [
+        ("account", "replace"),
+        ("account", "change"),
+        ("shopping", "add"),
+        ("shared", "replace"),
+        ("shared", "destroy"),
+    ]
+    assert [c.address for c in report.call_outs(found)] == ["aws_nat_gateway.network_nat_B2CD8D5F",
+                                                           "aws_subnet.network_private_subnet_0_D39C5390"]  # fmt: skip
+    # A task definition is replaced on every image change: not a call-out.
+    assert report.group_of("aws_iam_role.service_store2018_task_role_1", SERVICES) == "store2018"
+    assert report.group_of("aws_lb.load_balancer_alb_027FD642", SERVICES) == "shared"
+
+
+def test_an_image_is_the_catalogs_repository_at_the_manifests_digest_or_tag() -> None:
+    assert image_reference("jeremycookdev/store2018", DIGEST_A) == f"jeremycookdev/store2018@{DIGEST_A}"
+    assert image_reference("jeremycookdev/store2018", "1.4.2") == "jeremycookdev/store2018:1.4.2"
+
+
+@pytest.mark.parametrize(
+    ("images", "message"),
+    [
+        ({"account": "v1 beta"}, "images.account = 'v1 beta' is invalid: a digest 'sha256:<64"),
+        ({"account": "sha256:" + "A" * 64}, "images.account"),
+        ({"account": "${var.x}"}, "images.account = '${var.x}'"),
+        ({"payment": "latest"}, "images = 'payment' is invalid: a service of the catalog"),
+    ],
+)
+def test_a_bad_manifest_entry_is_refused_naming_file_value_and_fix(images: dict[str, str], message: str) -> None:
+    release = Release({**SETTINGS.releases["prod"].images, **images}, source="releases/prod.json")
+    with pytest.raises(ConfigError, match="Fix: ") as refused:
+        settings_with(releases={"prod": release})
+    assert f"releases/prod.json: {message}" in str(refused.value)
+
+
+def test_a_missing_service_or_manifest_is_refused() -> None:
+    images = dict(SETTINGS.releases["prod"].images)
+    del images["account"]
+    with pytest.raises(ConfigError, match="every service of the catalog, missing account"):
+        settings_with(releases={"prod": Release(images, source="releases/prod.json")})
+    with pytest.raises(ConfigError, match=r"releases/prod.json = None is invalid: a release manifest"):
+        type(SETTINGS)(project=SETTINGS.project, environments=SETTINGS.environments, services=SETTINGS.services,
+                       releases={"staging": SETTINGS.releases["staging"]})  # fmt: skip
+
+
+def test_a_tag_is_a_warning_naming_the_services_and_refused_where_the_environment_requires_digests() -> None:
+    (warning,) = [w for w in SETTINGS.warnings() if w.startswith("releases/prod.json")]
+    assert "prod runs account ('latest'), inventory ('latest')" in warning and "require_image_digests" in warning
+    strict = {**SETTINGS.environments, "prod": replace(SETTINGS.environments["prod"], require_image_digests=True)}
+    with pytest.raises(ConfigError, match=r"images.account = 'latest' is invalid: a digest: ENVIRONMENTS\['prod'\]"):
+        settings_with(environments=strict)
+    pinned = Release(dict.fromkeys(SETTINGS.services, DIGEST_A), source="releases/prod.json")
+    digests_only = settings_with(environments=strict, releases={"prod": pinned})
+    assert not [w for w in digests_only.warnings() if w.startswith("releases/prod.json")]
+
+
+@pytest.fixture
+def manifests(tmp_path: Path) -> Path:
+    folder = tmp_path / "releases"
+    folder.mkdir()
+    for workspace, release in SETTINGS.releases.items():
+        write_release(folder / f"{workspace}.json", release)
+    return folder
+
+
+def no_synth(root: Path) -> None:
+    return None
+
+
+def test_pin_promote_and_rollback_rewrite_the_manifests(manifests: Path, tmp_path: Path) -> None:
+    promotion.pin("staging", "account", DIGEST_A, root=tmp_path, folder=manifests, synth=no_synth)
+    promotion.pin("staging", "inventory", DIGEST_B, root=tmp_path, folder=manifests, synth=no_synth)
+    promoted = promotion.promote("staging", "prod", root=tmp_path, folder=manifests, synth=no_synth)
+    assert promoted.images == {"account": ("latest", DIGEST_A), "inventory": ("latest", DIGEST_B)}
+    assert set(promoted.skipped) == {"shopping", "store2018"}
+    prod = read_release(manifests / "prod.json")
+    assert prod.images == {**SETTINGS.releases["prod"].images, "account": DIGEST_A, "inventory": DIGEST_B}
+    assert prod.previous == {"account": "latest", "inventory": "latest"}
+    assert json.loads((manifests / "prod.json").read_text())["images"]["account"] == DIGEST_A  # sorted, whole
+    again = promotion.promote("staging", "prod", root=tmp_path, folder=manifests, synth=no_synth)
+    assert again.images == {}  # nothing new: nothing rewritten
+    rolled = promotion.rollback("prod", root=tmp_path, folder=manifests, synth=no_synth)
+    assert rolled.images == {"account": (DIGEST_A, "latest"), "inventory": (DIGEST_B, "latest")}
+    assert read_release(manifests / "prod.json").images == SETTINGS.releases["prod"].images
+
+
+def test_a_refused_synthesis_puts_the_manifest_back(manifests: Path, tmp_path: Path) -> None:
+    before = (manifests / "staging.json").read_text()
+
+    def refuse(root: Path) -> None:
+        raise plans.DriverError("the synthesis refused the new manifest")
+
+    with pytest.raises(plans.DriverError):
+        promotion.pin("staging", "account", DIGEST_A, root=tmp_path, folder=manifests, synth=refuse)
+    assert (manifests / "staging.json").read_text() == before
+    with pytest.raises(plans.DriverError, match="is invalid"):
+        promotion.pin("staging", "account", "not a tag!", root=tmp_path, folder=manifests, synth=no_synth)
+    with pytest.raises(plans.DriverError, match="records no previous images"):
+        promotion.rollback("staging", root=tmp_path, folder=manifests, synth=no_synth)
+
+
+class FakeWorkdir:
+    """Answers `terraform state pull` with a state of the given lineage and serial."""
+
+    def __init__(self, path: Path, serial: int) -> None:
+        self.path, self.serial = path, serial
+
+    def run(self, *args: str, **kwargs: Any) -> TerraformResult:
+        assert args == ("state", "pull")
+        return TerraformResult(0, json.dumps({"lineage": "L", "serial": self.serial}))
+
+    def select_workspace(self, workspace: str) -> None:
+        return None
+
+
+def test_a_saved_plan_is_refused_when_the_state_or_the_synthesis_moved(tmp_path: Path) -> None:
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    (stack / "cdk.tf.json").write_text("{}")
+    saved = plans.SavedPlan("prod", plans.private_folder(tmp_path / "plans"))
+    saved.plan_file.write_text("")
+    record = plans.PlanRecord("prod", plans.synthesis_hash(stack), "L", 7, 0.0, None)
+    saved.record_file.write_text(json.dumps(record.__dict__))
+    assert plans.check_fresh(saved, FakeWorkdir(tmp_path, 7), stack_dir=stack) == record
+    with pytest.raises(plans.StalePlan, match="L/7 -> L/8"):
+        plans.check_fresh(saved, FakeWorkdir(tmp_path, 8), stack_dir=stack)
+    (stack / "cdk.tf.json").write_text('{"changed": true}')
+    with pytest.raises(plans.StalePlan, match="made from another synthesis"):
+        plans.check_fresh(saved, FakeWorkdir(tmp_path, 7), stack_dir=stack)
+
+
+def test_the_driver_refuses_an_unknown_workspace_or_target(capsys: pytest.CaptureFixture[str]) -> None:
+    assert driver(["plan", "qa"]) == 1
+    assert "WORKSPACE='qa' is not a workspace of the environments table (prod, staging)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        driver(["--target", "production", "plan", "prod"])
