@@ -106,7 +106,7 @@ fresh-check: setup
 	python -m delivery fresh-check
 
 plan: setup
-	$(DRIVER) plan $(WORKSPACE)
+	$(DRIVER) plan "$(WORKSPACE)"
 
 gate: setup .checkov/.installed
 	$(DRIVER) gate
@@ -115,19 +115,19 @@ review: setup
 	$(DRIVER) review
 
 apply: setup
-	$(DRIVER) apply $(WORKSPACE)
+	$(DRIVER) apply "$(WORKSPACE)"
 
 drift: setup
-	$(DRIVER) drift $(WORKSPACE)
+	$(DRIVER) drift "$(WORKSPACE)"
 
 pin: setup
-	$(DRIVER) pin $(WORKSPACE) $(SERVICE) $(IMAGE)
+	$(DRIVER) pin "$(WORKSPACE)" "$(SERVICE)" "$(IMAGE)"
 
 promote: setup
-	$(DRIVER) promote $(FROM) $(TO)
+	$(DRIVER) promote "$(FROM)" "$(TO)"
 
 rollback: setup
-	$(DRIVER) rollback $(WORKSPACE)
+	$(DRIVER) rollback "$(WORKSPACE)"
 
 # On a machine that reaches the Terraform registry (GitHub's runners): the provider version the synthesis
 # pins, for the Terraform-level tests (STORE2018_TF_PLUGIN_DIR=$(MIRROR_DIR)).
