@@ -115,7 +115,7 @@ review: setup
 	$(DRIVER) review
 
 apply: setup
-	$(DRIVER) apply "$(WORKSPACE)"
+	$(DRIVER) apply "$(WORKSPACE)" $(if $(REVIEWED),--reviewed "$(REVIEWED)")
 
 drift: setup
 	$(DRIVER) drift "$(WORKSPACE)"

@@ -83,12 +83,33 @@ def review() -> int:
         raise DriverError("no saved plan to review: run `make plan WORKSPACE=<workspace>` first")
     gate_file = REPORTS_DIR / "gate.json"
     gate_summary = json.loads(gate_file.read_text()) if gate_file.exists() else None
-    reviews = [report.review(s, services(), costs.load_prices()) for s in saved]
+    ignored = plans.ignored_changes(read_synthesis(SYNTH_STACK_DIR))
+    reviews = [report.review(s, services(), costs.load_prices(), stack_dir=SYNTH_STACK_DIR, ignored=ignored)
+               for s in saved]  # fmt: skip
     md, js = report.write_reports(REPORTS_DIR, "review", report.markdown(reviews, gate_summary),
                                   report.as_json(reviews, gate_summary))  # fmt: skip
     print(md.read_text())
-    print(f"written: {md.relative_to(ROOT)}, {js.relative_to(ROOT)}")
+    print(f"written: {md}, {js}")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")  # in GitHub Actions: the run's summary page
+    if summary:
+        with open(summary, "a") as out:
+            out.write(md.read_text())
     return 0
+
+
+def check_reviewed(workspace: str, reviewed_file: Path) -> None:
+    """Refuse to apply a saved plan whose changes (address and action) are not the ones reviewed, e.g. in
+    an earlier job of the same run (a plan in between could differ: someone applied, AWS changed)."""
+    reviewed = json.loads(reviewed_file.read_text())["workspaces"].get(workspace)
+    if reviewed is None:
+        raise DriverError(f"{reviewed_file} reviews no plan of {workspace}")
+    planned = {(c.address, c.kind) for c in report.changes_of(SavedPlan(workspace, PLANS_DIR).plan(), services())}
+    expected = {(c["address"], c["action"]) for c in reviewed["changes"]}
+    if planned != expected:
+        differ = [f"not reviewed: {a} {k}" for a, k in sorted(planned - expected)]
+        differ += [f"reviewed, not planned now: {a} {k}" for a, k in sorted(expected - planned)]
+        raise DriverError(f"the plan of {workspace} is not the one reviewed in {reviewed_file}; plan, review and "
+                          "approve again:\n  " + "\n  ".join(differ))  # fmt: skip
 
 
 def drift(target: str, workspace: str) -> int:
@@ -119,8 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("fresh-check")
     sub.add_parser("gate")
     sub.add_parser("review")
-    for name in ("plan", "apply", "drift", "rollback"):
+    for name in ("plan", "drift", "rollback"):
         sub.add_parser(name).add_argument("workspace")
+    applied = sub.add_parser("apply")
+    applied.add_argument("workspace")
+    applied.add_argument("--reviewed", type=Path, help="a review.json: refuse a plan whose changes differ")
     pinned = sub.add_parser("pin")
     for arg in ("workspace", "service", "image"):
         pinned.add_argument(arg)
@@ -144,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if command == "apply":
             workspace = check_workspace(args.workspace)
+            if args.reviewed:
+                check_reviewed(workspace, args.reviewed)
             with workdir(args.target) as terraform:
                 plans.apply(terraform, workspace, echo=print)
             return 0
@@ -155,6 +181,6 @@ def main(argv: list[str] | None = None) -> int:
             source, target = check_workspace(args.source), check_workspace(args.target_workspace)
             return show(promotion.promote(source, target))
         return show(promotion.rollback(check_workspace(args.workspace)))
-    except DriverError as error:
+    except (DriverError, AssertionError) as error:  # the emulator's working copy reports failures as AssertionError
         print(f"{args.command} refused: {error}", file=sys.stderr)
         return 1

@@ -27,7 +27,8 @@ from typing import Any, Protocol
 
 from local.emulated import ROOT, SYNTH_STACK_DIR, TerraformResult
 
-DELIVERY_DIR = ROOT / ".delivery"
+# STORE2018_DELIVERY_DIR: another folder (the tests' runs keep out of the project's).
+DELIVERY_DIR = Path(os.environ.get("STORE2018_DELIVERY_DIR") or ROOT / ".delivery")
 PLANS_DIR = DELIVERY_DIR / "plans"
 REPORTS_DIR = DELIVERY_DIR / "reports"
 
@@ -92,14 +93,27 @@ def current_commit() -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def state_version(workdir: Workdir, workspace: str) -> tuple[str | None, int | None]:
-    """The workspace state's lineage and serial (None, None when it has no state yet)."""
-    output = workdir.run("state", "pull", workspace=workspace).output
+def json_in(output: str) -> dict[str, Any] | None:
+    """The JSON document in a Terraform command's output (the working copies merge standard error into it,
+    so a warning may come before or after the document), or None if there is none."""
     start = output.find("{")
     if start < 0:
-        return None, None
-    state, _ = json.JSONDecoder().raw_decode(output[start:])
-    return state["lineage"], int(state["serial"])
+        return None
+    document, _ = json.JSONDecoder().raw_decode(output[start:])
+    return dict(document)
+
+
+def state_version(workdir: Workdir, workspace: str) -> tuple[str | None, int | None]:
+    """The workspace state's lineage and serial (None, None when it has no state yet)."""
+    state = json_in(workdir.run("state", "pull", workspace=workspace).output)
+    return (None, None) if state is None else (state["lineage"], int(state["serial"]))
+
+
+def shown_json(workdir: Workdir, plan_file: Path, workspace: str) -> dict[str, Any]:
+    document = json_in(workdir.run("show", "-json", str(plan_file), workspace=workspace).output)
+    if document is None:
+        raise DriverError(f"terraform show -json {plan_file.name} printed no JSON")
+    return document
 
 
 @dataclass(frozen=True)
@@ -157,7 +171,7 @@ def plan(
                           workspace=workspace, timeout=1200)  # fmt: skip
     if planned.returncode != 0:
         raise DriverError(f"terraform plan of {workspace} failed:\n{planned.output}")
-    write_private(saved.plan_json, workdir.run("show", "-json", str(saved.plan_file), workspace=workspace).output)
+    write_private(saved.plan_json, json.dumps(shown_json(workdir, saved.plan_file, workspace)))
     os.chmod(saved.plan_file, 0o600)
     if refresh_only and lineage is not None:
         write_private(saved.drift_json, json.dumps(refresh_only_plan(workdir, workspace, folder)))
@@ -174,8 +188,7 @@ def refresh_only_plan(workdir: Workdir, workspace: str, folder: Path) -> dict[st
                            workspace=workspace, timeout=1200)  # fmt: skip
         if done.returncode != 0:
             raise DriverError(f"the refresh-only plan of {workspace} failed:\n{done.output}")
-        shown: dict[str, Any] = json.loads(workdir.run("show", "-json", str(out), workspace=workspace).output)
-        return shown
+        return shown_json(workdir, out, workspace)
     finally:
         out.unlink(missing_ok=True)
 
@@ -203,7 +216,8 @@ def apply(
     """Apply the saved plan of `workspace` exactly as planned, once; refuse a stale one."""
     saved = SavedPlan(workspace, folder)
     check_fresh(saved, workdir, stack_dir=stack_dir)
-    done = workdir.run("apply", "-input=false", "-lock-timeout=60s", str(saved.plan_file), check=False,
+    # A review's plan may hold the lock for a minute: wait for it rather than fail the deploy.
+    done = workdir.run("apply", "-input=false", "-lock-timeout=300s", str(saved.plan_file), check=False,
                        workspace=workspace, echo=echo, timeout=3600)  # fmt: skip
     if done.returncode != 0:
         raise DriverError(f"terraform apply of {workspace} failed:\n{done.output}")
@@ -225,13 +239,23 @@ def _same(before: object, after: object) -> bool:
     return before == after or (before in empty and after in empty)
 
 
-def drift_of(refresh_plan: dict[str, Any]) -> list[Drift]:
+def ignored_changes(synthesis: dict[str, Any]) -> dict[str, set[str]]:
+    """Per resource address, the arguments its `lifecycle.ignore_changes` leaves to others (an ECS
+    service's `desired_count`, moved by autoscaling). The plan JSON's configuration does not carry them."""
+    resources = synthesis.get("resource", {})
+    return {f"{kind}.{name}": set(body.get("lifecycle", {}).get("ignore_changes", []))
+            for kind, named in resources.items() for name, body in named.items()}  # fmt: skip
+
+
+def drift_of(refresh_plan: dict[str, Any], ignored: dict[str, set[str]] | None = None) -> list[Drift]:
     """The refresh-only plan's `resource_drift`, each resource changed or deleted behind Terraform's back,
-    on the arguments the configuration sets (and `tags_all`). Terraform also lists what only other
-    resources manage (a route table's `route` set, filled by `aws_route`; a security group's inline rules,
-    filled by its rule resources) and null read back as empty: that is not drift, and is left out."""
+    on the arguments the configuration sets (and `tags_all`) and does not leave to others (`ignored`,
+    from `ignore_changes`). Terraform also lists what only other resources manage (a route table's
+    `route` set, filled by `aws_route`; a security group's inline rules, filled by its rule resources)
+    and null read back as empty: that is not drift, and is left out."""
     module = refresh_plan.get("configuration", {}).get("root_module", {})
-    configured = {r["address"]: set(r.get("expressions", {})) for r in module.get("resources", [])}
+    configured = {r["address"]: set(r.get("expressions", {})) - (ignored or {}).get(r["address"], set())
+                  for r in module.get("resources", [])}  # fmt: skip
     found = []
     for entry in refresh_plan.get("resource_drift", []):
         change, actions = entry["change"], tuple(entry["change"]["actions"])
@@ -243,9 +267,12 @@ def drift_of(refresh_plan: dict[str, Any]) -> list[Drift]:
     return found
 
 
-def drift(workdir: Workdir, workspace: str, folder: Path = PLANS_DIR) -> list[Drift]:
+def drift(
+    workdir: Workdir, workspace: str, folder: Path = PLANS_DIR, *, stack_dir: Path = SYNTH_STACK_DIR
+) -> list[Drift]:
     workdir.select_workspace(workspace)
-    return drift_of(refresh_only_plan(workdir, workspace, private_folder(folder)))
+    ignored = ignored_changes(json.loads((stack_dir / "cdk.tf.json").read_text()))
+    return drift_of(refresh_only_plan(workdir, workspace, private_folder(folder)), ignored)
 
 
 def copy_stack(stack_dir: Path, folder: Path) -> Path:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from delivery import costs
-from delivery.plans import Drift, SavedPlan, drift_of
+from delivery.plans import Drift, PlanRecord, SavedPlan, drift_of, synthesis_hash
 
 MARKER = "<!-- store2018-review -->"
 # Resources whose replacement or destruction loses data, cuts traffic or moves what others depend on.
@@ -88,6 +89,8 @@ def region_of(plan: dict[str, Any]) -> str:
 @dataclass(frozen=True)
 class WorkspaceReview:
     workspace: str
+    record: PlanRecord
+    stale: bool  # terraform/ changed since the plan: it would be refused
     changes: list[Change]
     cost: costs.CostChange
     drift: list[Drift] | None  # None: no refresh-only plan (a first deploy has nothing to drift)
@@ -103,14 +106,21 @@ class WorkspaceReview:
         return {name: {kind: counted.get(kind, 0) for kind in KINDS} for name, counted in sorted(table.items())}
 
 
-def review(saved: SavedPlan, services: list[str], prices: costs.PriceTable) -> WorkspaceReview:
+def review(
+    saved: SavedPlan, services: list[str], prices: costs.PriceTable, *, stack_dir: Path,
+    ignored: dict[str, set[str]] | None = None,
+) -> WorkspaceReview:  # fmt: skip
+    """One workspace's saved plan reviewed; `stack_dir` is the synthesis it must have been made from."""
     plan = saved.plan()
     refresh = saved.drift()
+    record = saved.record()
     return WorkspaceReview(
         workspace=saved.workspace,
+        record=record,
+        stale=record.synthesis_sha256 != synthesis_hash(stack_dir),
         changes=changes_of(plan, services),
         cost=costs.cost_change(plan, region_of(plan), prices),
-        drift=None if refresh is None else drift_of(refresh),
+        drift=None if refresh is None else drift_of(refresh, ignored),
     )
 
 
@@ -125,7 +135,10 @@ def markdown(reviews: list[WorkspaceReview], gate: dict[str, Any] | None) -> str
     for r in reviews:
         n = r.counts()
         lines += [f"## `{r.workspace}`: {n['add']} to add, {n['change']} to change, {n['replace']} to replace, "
-                  f"{n['destroy']} to destroy", ""]  # fmt: skip
+                  f"{n['destroy']} to destroy", "", f"Planned {_when(r.record)}.", ""]  # fmt: skip
+        if r.stale:
+            lines += [f"**Stale:** terraform/ changed since this plan; `make apply` refuses it. Plan again: "
+                      f"`make plan WORKSPACE={r.workspace}`.", ""]  # fmt: skip
         flagged = call_outs(r.changes)
         if flagged:
             lines += ["**Stateful or shared resources replaced or destroyed:**", ""]
@@ -159,6 +172,10 @@ def as_json(reviews: list[WorkspaceReview], gate: dict[str, Any] | None) -> dict
     return {
         "workspaces": {
             r.workspace: {
+                "commit": r.record.commit,
+                "planned_at": r.record.planned_at,
+                "synthesis_sha256": r.record.synthesis_sha256,
+                "stale": r.stale,
                 "counts": r.counts(),
                 "call_outs": [{"address": c.address, "type": c.type, "action": c.kind} for c in call_outs(r.changes)],
                 "by_service": r.by("group"),
@@ -178,6 +195,11 @@ def as_json(reviews: list[WorkspaceReview], gate: dict[str, Any] | None) -> dict
         },
         "gate": gate,
     }
+
+
+def _when(record: PlanRecord) -> str:
+    at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(record.planned_at))
+    return f"at {at} from commit `{record.commit[:12]}`" if record.commit else f"at {at}"
 
 
 def drift_markdown(workspace: str, found: list[Drift]) -> str:

@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -103,15 +104,19 @@ def pipeline(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iter
             bootstrap_plan = json.loads(bootstrap.run("show", "-json", "upgrade.tfplan").output)
             bootstrap.run("apply", "-input=false", "upgrade.tfplan", timeout=900)
         workdir = TerraformWorkdir(SYNTH_STACK_DIR, folder / "work" / "store2018", server, create_state_bucket=False)
-        plans_dir = folder / "plans"
+        plans_dir = folder / "delivery" / "plans"  # where the driver's CLI looks, with STORE2018_DELIVERY_DIR
         drift_before = plans.drift(workdir, "staging", plans_dir)
         saved = {ws: plans.plan(workdir, ws, plans_dir) for ws in workspaces()}
-        reviews = [report.review(s, SERVICES, costs.load_prices()) for s in saved.values()]
-        markdown = report.markdown(reviews, None)
+        # The review as the workflows make it: `python -m delivery review` (`make review`).
+        env = {**os.environ, "STORE2018_DELIVERY_DIR": str(folder / "delivery")}
+        done = subprocess.run([sys.executable, "-m", "delivery", "review"], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=300)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        markdown = (folder / "delivery" / "reports" / "review.md").read_text()
+        reviewed = json.loads((folder / "delivery" / "reports" / "review.json").read_text())
         if REVIEW_EXAMPLE:
             Path(REVIEW_EXAMPLE).write_text(markdown)
         planned = {ws: s.plan() for ws, s in saved.items()}
-        reviewed = report.as_json(reviews, None)
         yield Pipeline(server, folder, changes(bootstrap_plan), drift_before, planned, reviewed, markdown, workdir)
         workdir.close()
     finally:
@@ -157,7 +162,8 @@ def test_the_review_counts_what_the_plan_does(pipeline: Pipeline, workspace: str
     assert {t: sum(n.values()) for t, n in reviewed["by_type"].items()} == dict(by_type)
     for entry in reviewed["changes"]:
         name = entry["address"].split(".")[1]
-        owner = [s for s in SERVICES if name.startswith((f"service_{s}_", f"load_balancer_target_{s}_"))]
+        prefixes = ("service_{}_", "load_balancer_target_{}_", "load_balancer_rule_{}_")
+        owner = [s for s in SERVICES if name.startswith(tuple(p.format(s) for p in prefixes))]
         assert entry["service"] == (owner[0] if owner else "shared"), entry
     # The upgrade replaces or destroys nothing that holds traffic or data: no call-out.
     replaced = [c for c in changes(plan) if "delete" in c["change"]["actions"]]
@@ -199,14 +205,14 @@ def test_the_review_prices_what_the_plan_holds(pipeline: Pipeline, workspace: st
 
 def test_the_saved_plans_apply_exactly_and_only_once(pipeline: Pipeline) -> None:
     for workspace in workspaces():  # staging first, as the pipeline does
-        plans.apply(pipeline.workdir, workspace, pipeline.folder / "plans")
+        plans.apply(pipeline.workdir, workspace, pipeline.folder / "delivery" / "plans")
     for workspace in workspaces():
         replan = pipeline.workdir.run("plan", "-input=false", "-detailed-exitcode", check=False, workspace=workspace)
         assert replan.returncode == 0, replan.output
     retention = pipeline.server.client("logs").describe_log_groups(logGroupNamePrefix=DRIFTED_LOG_GROUP)
     assert retention["logGroups"][0]["retentionInDays"] == SETTINGS.environments["staging"].log_retention_days
     with pytest.raises(plans.DriverError, match="no saved plan of staging"):
-        plans.apply(pipeline.workdir, "staging", pipeline.folder / "plans")
+        plans.apply(pipeline.workdir, "staging", pipeline.folder / "delivery" / "plans")
 
 
 def test_after_the_upgrade_the_state_is_encrypted_with_the_state_key(pipeline: Pipeline) -> None:
@@ -257,7 +263,8 @@ def test_a_digest_promoted_from_staging_reaches_prods_container(pipeline: Pipeli
     stack = project / "terraform" / "stacks" / STACK_NAME
     workdir = working_copy(pipeline, project)
     saved = plans.plan(workdir, "prod", pipeline.folder / "promote", stack_dir=stack, refresh_only=False)
-    reviewed = report.as_json([report.review(saved, SERVICES, costs.load_prices())], None)["workspaces"]["prod"]
+    reviewed_prod = report.review(saved, SERVICES, costs.load_prices(), stack_dir=stack)
+    reviewed = report.as_json([reviewed_prod], None)["workspaces"]["prod"]
     assert {(c["type"], c["action"], c["service"]) for c in reviewed["changes"]} == {
         ("aws_ecs_task_definition", "replace", "account"), ("aws_ecs_service", "change", "account")}  # fmt: skip
     assert reviewed["call_outs"] == [] and reviewed["cost"]["total"]["change_usd"] == 0
@@ -315,3 +322,25 @@ def test_pinning_the_zones_in_use_changes_no_subnet(pipeline: Pipeline, tmp_path
         plan = pinned_workdir.plan_json("prod")
     assert {c["type"] for c in changes(plan)} == set(), summary(changes(plan))
     shutil.rmtree(tmp_path / "out")
+
+
+def test_replacing_subnets_and_nat_gateways_is_called_out_first(pipeline: Pipeline, tmp_path: Path) -> None:
+    """A change of staging's VPC range replaces its network: the review lists what holds traffic first."""
+    environments = {**SETTINGS.environments, "staging": replace(SETTINGS.environments["staging"],
+                                                               vpc_cidr="172.31.0.0/16")}  # fmt: skip
+    build_app(outdir=str(tmp_path / "out"), settings=settings_with(environments=environments)).synth()
+    stack = tmp_path / "out" / "stacks" / STACK_NAME
+    pipeline.workdir.close()
+    with TerraformWorkdir(stack, pipeline.workdir.path, pipeline.server, create_state_bucket=False) as workdir:
+        saved = plans.plan(workdir, "staging", tmp_path / "plans", stack_dir=stack, refresh_only=False)
+    plan = saved.plan()
+    reviewed = report.review(saved, SERVICES, costs.load_prices(), stack_dir=stack)
+    stateful = set(report.STATEFUL_OR_SHARED)
+    expected = sorted(
+        c["address"] for c in changes(plan) if c["type"] in stateful and "delete" in c["change"]["actions"]
+    )
+    assert sorted(c.address for c in report.call_outs(reviewed.changes)) == expected
+    assert {a.split(".")[0] for a in expected} >= {"aws_vpc", "aws_subnet", "aws_nat_gateway"}
+    text = report.markdown([reviewed], None)
+    first_table = text.index("| service |")
+    assert all(text.index(f"`{address}`") < first_table for address in expected)

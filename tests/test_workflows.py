@@ -40,7 +40,7 @@ ZIZMOR_FLAGS = ("--offline", "--persona=pedantic", "--no-progress")
 
 #: The workflows there are, each with its jobs.
 JOBS = {
-    "deploy.yml": {"staging", "prod"},
+    "deploy.yml": {"staging", "prod-review", "prod"},
     "drift.yml": {"drift"},
     "pull-request.yml": {"test", "review", "comment"},
     "release.yml": {"release"},
@@ -49,6 +49,7 @@ JOBS = {
 WRITES = {
     ("deploy.yml", "staging"): {"id-token"},
     ("deploy.yml", "prod"): {"id-token"},
+    ("deploy.yml", "prod-review"): {"id-token"},
     ("drift.yml", "drift"): {"id-token", "issues"},
     ("pull-request.yml", "review"): {"id-token"},
     ("pull-request.yml", "comment"): {"pull-requests"},
@@ -122,7 +123,7 @@ def test_every_run_step_is_one_make_target_of_the_makefile() -> None:
                 assert target in targets, f"{name} job {job_id}: `make {target}`: no such rule in the Makefile"
                 used.add(target)
     assert used == {
-        "setup", "fresh-check", "provider-mirror", "test", "scan", "plan", "review", "apply", "drift",
+        "setup", "fresh-check", "provider-mirror", "test", "scan", "plan", "gate", "review", "apply", "drift",
         "promote", "rollback",
     }  # fmt: skip
 
@@ -203,18 +204,26 @@ def test_apply_jobs_name_their_environment_plan_first_and_never_cancel() -> None
         assert len(applies) == 1, f"{name} job {job_id} applies more than once"
         workspace = applies[0]["WORKSPACE"]
         applied.append(workspace)
-        assert applies[0] == {"WORKSPACE": workspace, "TARGET": "aws"}
+        reviewed = {"REVIEWED": ".delivery/reviewed/review.json"} if workspace == "prod" else {}
+        assert applies[0] == {"WORKSPACE": workspace, "TARGET": "aws", **reviewed}
         assert job["environment"] == workspace, f"{name} job {job_id}"
         assert job["if"] == "github.ref == 'refs/heads/main'", f"{name} job {job_id} may deploy another branch"
         assert job["concurrency"] == {"group": f"apply-{workspace}", "cancel-in-progress": False}
+        planned = {"WORKSPACE": workspace, "TARGET": "aws"}
         targets = [(target, variables) for target, variables in calls if target in ("plan", "apply")]
-        assert targets == [("plan", applies[0]), ("apply", applies[0])], "plan, then apply that plan, in one job"
+        assert targets == [("plan", planned), ("apply", applies[0])], "plan, then apply that plan, in one job"
         roles = [
             step["with"]["role-to-assume"] for step in steps(job) if step.get("uses", "").startswith(AWS_CREDENTIALS)
         ]
         assert roles == [f"arn:aws:iam::${{{{ vars.AWS_ACCOUNT_ID }}}}:role/store2018-github-apply-{workspace}"]
     assert applied == ["staging", "prod"]
-    assert deploy["jobs"]["prod"]["needs"] == "staging"
+    # prod's plan is gated and reviewed (the run's summary) before the environment's approval; the apply
+    # then refuses a plan whose changes differ from the reviewed ones.
+    assert deploy["jobs"]["prod-review"]["needs"] == "staging" and deploy["jobs"]["prod"]["needs"] == "prod-review"
+    review = [target for target, _ in runs(deploy["jobs"]["prod-review"])]
+    assert review == ["setup", "plan", "gate", "review"]
+    assert [t for t, _ in runs(deploy["jobs"]["staging"])] == ["setup", "fresh-check", "plan", "gate", "review",
+                                                              "apply"]  # fmt: skip
 
 
 def test_the_review_plans_each_workspace_with_its_plan_role_and_skips_forks() -> None:
@@ -234,6 +243,7 @@ def test_the_review_plans_each_workspace_with_its_plan_role_and_skips_forks() ->
     assert sequence == [
         "store2018-github-plan-staging", "plan staging", "store2018-github-plan-prod", "plan prod", "review",
     ]  # fmt: skip
+    assert [t for t, _ in runs(review)][-2:] == ["gate", "review"]  # the gate's summary is in the comment
     test = [target for target, _ in runs(workflow["jobs"]["test"])]
     assert test == ["setup", "fresh-check", "provider-mirror", "test", "scan"]
 
@@ -245,7 +255,7 @@ def test_only_the_report_leaves_the_runner() -> None:
         for step in steps(job)
         if step.get("uses", "").startswith("actions/upload-artifact@")
     ]
-    assert uploads == [".delivery/reports/review.md"]
+    assert sorted(uploads) == [".delivery/reports/review.json", ".delivery/reports/review.md"]
 
 
 def test_drift_reads_the_outcome_of_a_step_allowed_to_fail() -> None:
@@ -274,6 +284,9 @@ def test_release_picks_its_make_target_by_a_fixed_condition() -> None:
         ("env.RELEASE_ACTION == 'promote'", "promote", {"FROM": "staging", "TO": "prod"}),
         ("env.RELEASE_ACTION == 'rollback'", "rollback", {"WORKSPACE": "prod"}),
     ]
+    # The pull request carries the manifest and the synthesis it changes, or its fresh-check would fail.
+    (opened,) = [step for step in steps(job) if step.get("uses", "").startswith("peter-evans/create-pull-request@")]
+    assert opened["with"]["add-paths"].split() == ["releases/prod.json", "terraform/"]
 
 
 # --- the lint ----------------------------------------------------------------------------------------

