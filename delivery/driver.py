@@ -17,26 +17,34 @@ the environment) for the commands that run Terraform. The `make` targets of the 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from delivery import costs, plans, promotion, report
 from delivery.plans import PLANS_DIR, REPORTS_DIR, DriverError, SavedPlan
 from delivery.targets import TARGETS, workdir
-from local.emulated import ROOT, SYNTH_STACK_DIR, read_synthesis
+from local.emulated import ROOT, SYNTH_STACK_DIR, TerraformFailed, read_synthesis
+
+
+@functools.cache
+def synthesis() -> dict[str, Any]:
+    """The committed main stack, read once per command (about 1 MB of JSON)."""
+    return read_synthesis(SYNTH_STACK_DIR)
 
 
 def workspaces() -> list[str]:
-    """The environments table's workspaces, in its order (staging, prod, ... as the synthesis carries them)."""
-    return list(read_synthesis(SYNTH_STACK_DIR)["locals"]["environments"])
+    """The environments table's workspaces, in its order, as the synthesis carries them."""
+    return list(synthesis()["locals"]["environments"])
 
 
 def services() -> list[str]:
-    return sorted(read_synthesis(SYNTH_STACK_DIR)["locals"]["environments"][workspaces()[0]]["services"])
+    return sorted(synthesis()["locals"]["environments"][workspaces()[0]]["services"])
 
 
 def check_workspace(workspace: str) -> str:
@@ -83,7 +91,7 @@ def review() -> int:
         raise DriverError("no saved plan to review: run `make plan WORKSPACE=<workspace>` first")
     gate_file = REPORTS_DIR / "gate.json"
     gate_summary = json.loads(gate_file.read_text()) if gate_file.exists() else None
-    ignored = plans.ignored_changes(read_synthesis(SYNTH_STACK_DIR))
+    ignored = plans.ignored_changes(synthesis())
     reviews = [report.review(s, services(), costs.load_prices(), stack_dir=SYNTH_STACK_DIR, ignored=ignored)
                for s in saved]  # fmt: skip
     md, js = report.write_reports(REPORTS_DIR, "review", report.markdown(reviews, gate_summary),
@@ -181,6 +189,6 @@ def main(argv: list[str] | None = None) -> int:
             source, target = check_workspace(args.source), check_workspace(args.target_workspace)
             return show(promotion.promote(source, target))
         return show(promotion.rollback(check_workspace(args.workspace)))
-    except (DriverError, AssertionError) as error:  # the emulator's working copy reports failures as AssertionError
+    except (DriverError, TerraformFailed) as error:
         print(f"{args.command} refused: {error}", file=sys.stderr)
         return 1

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from local.emulated import ROOT, SYNTH_STACK_DIR, TerraformResult
+from local.emulated import ROOT, SYNTH_STACK_DIR, TerraformResult, write_private
 
 # STORE2018_DELIVERY_DIR: another folder (the tests' runs keep out of the project's).
 DELIVERY_DIR = Path(os.environ.get("STORE2018_DELIVERY_DIR") or ROOT / ".delivery")
@@ -74,14 +74,6 @@ def private_folder(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     return folder
-
-
-def write_private(path: Path, text: str) -> None:
-    """A file no other local user can read, from its first byte."""
-    path.unlink(missing_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as out:
-        out.write(text)
 
 
 def synthesis_hash(stack_dir: Path = SYNTH_STACK_DIR) -> str:
@@ -171,12 +163,12 @@ def plan(
                           workspace=workspace, timeout=1200)  # fmt: skip
     if planned.returncode != 0:
         raise DriverError(f"terraform plan of {workspace} failed:\n{planned.output}")
-    write_private(saved.plan_json, json.dumps(shown_json(workdir, saved.plan_file, workspace)))
+    write_private(saved.plan_json, shown_json(workdir, saved.plan_file, workspace))
     os.chmod(saved.plan_file, 0o600)
     if refresh_only and lineage is not None:
-        write_private(saved.drift_json, json.dumps(refresh_only_plan(workdir, workspace, folder)))
+        write_private(saved.drift_json, refresh_only_plan(workdir, workspace, folder))
     record = PlanRecord(workspace, synthesis_hash(stack_dir), lineage, serial, time.time(), current_commit())
-    write_private(saved.record_file, json.dumps(asdict(record), indent=2))
+    write_private(saved.record_file, asdict(record))
     return saved
 
 

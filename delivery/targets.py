@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from delivery.plans import DELIVERY_DIR, DriverError, Workdir, copy_stack
-from local.emulated import SYNTH_STACK_DIR, TerraformResult, TerraformWorkdir
+from local.emulated import SYNTH_STACK_DIR, TerraformResult, TerraformWorkdir, terraform_command
 
 TARGETS = ("local", "aws")
 
@@ -32,9 +32,9 @@ class AwsWorkdir:
     def run(self, *args: str, check: bool = True, echo: Callable[[str], None] | None = None, timeout: float = 600,
             workspace: str | None = None) -> TerraformResult:  # fmt: skip
         env = {**self.env, **({"TF_WORKSPACE": workspace} if workspace else {})}
-        words = 2 if args[0] in ("workspace", "state") else 1
-        command = ["terraform", *args[:words], "-no-color", *args[words:]]
-        done = subprocess.run(command, cwd=self.path, env=env, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            terraform_command(*args), cwd=self.path, env=env, capture_output=True, text=True, timeout=timeout
+        )
         result = TerraformResult(done.returncode, done.stdout + done.stderr)
         if echo:
             for line in result.output.splitlines():

@@ -127,6 +127,16 @@ def endpoint_of(resource_type: str) -> str | None:
     return ENDPOINT_OF_TYPE[resource_type]
 
 
+def terraform_command(*args: str) -> list[str]:
+    """`terraform <args>` with `-no-color` right after the (sub)command."""
+    words = 2 if args[0] in ("workspace", "state") else 1
+    return ["terraform", *args[:words], "-no-color", *args[words:]]
+
+
+class TerraformFailed(AssertionError):
+    """A Terraform command of a working copy failed (an AssertionError: in a test, a failed check)."""
+
+
 def write_private(path: Path, document: dict[str, Any]) -> None:
     """JSON in a new file of mode 0600 from the start (it holds the run's key): no other local user may read it."""
     path.unlink(missing_ok=True)
@@ -464,8 +474,7 @@ class TerraformWorkdir:
         self.close()
 
     def command(self, *args: str) -> list[str]:
-        words = 2 if args[0] in ("workspace", "state") else 1  # `-no-color` goes right after the (sub)command
-        return ["terraform", *args[:words], "-no-color", *args[words:]]
+        return terraform_command(*args)
 
     def environment(self, workspace: str | None, extra_env: dict[str, str] | None) -> dict[str, str]:
         return {**self.env, **({"TF_WORKSPACE": workspace} if workspace else {}), **(extra_env or {})}
@@ -503,7 +512,7 @@ class TerraformWorkdir:
                 returncode = streaming.wait(timeout=timeout)
             result = TerraformResult(returncode, "".join(lines))
         if check and result.returncode != 0:
-            raise AssertionError(f"terraform {' '.join(args)} failed ({result.returncode}):\n{result.output}")
+            raise TerraformFailed(f"terraform {' '.join(args)} failed ({result.returncode}):\n{result.output}")
         return result
 
     def select_workspace(self, workspace: str) -> None:
@@ -516,7 +525,7 @@ class TerraformWorkdir:
     def plan_json(self, workspace: str) -> dict[str, Any]:
         result = self.plan(workspace)
         if result.returncode != 0:
-            raise AssertionError(f"plan in {workspace} failed:\n{result.output}")
+            raise TerraformFailed(f"plan in {workspace} failed:\n{result.output}")
         shown = self.run("show", "-json", f"{workspace}.tfplan")
         plan: dict[str, Any] = json.loads(shown.output)
         return plan

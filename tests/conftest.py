@@ -91,6 +91,18 @@ def synth(settings: Settings) -> str:
     return CdktfTesting.synth(stack)
 
 
+def bootstrap(settings: Settings) -> dict[str, Any]:
+    """The bootstrap stack synthesised in memory, parsed."""
+    from cdktf import Testing as CdktfTesting
+
+    from store2018.state_bucket import StateBootstrapStack
+
+    parsed: dict[str, Any] = json.loads(
+        CdktfTesting.synth(StateBootstrapStack(CdktfTesting.app(), "bootstrap", settings=settings))
+    )
+    return parsed
+
+
 @pytest.fixture(scope="session")
 def synthesized() -> str:
     return synth(SETTINGS)

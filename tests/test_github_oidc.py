@@ -14,12 +14,10 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
-from cdktf import Testing as CdktfTesting
-from conftest import SETTINGS, settings_with, synth
+from conftest import SETTINGS, bootstrap, settings_with, synth
 
 from store2018.github_oidc import APPLY_SESSION_SECONDS, GITHUB_OIDC_HOST
-from store2018.settings import ConfigError, ProjectSettings, Settings
-from store2018.state_bucket import StateBootstrapStack
+from store2018.settings import ConfigError, ProjectSettings
 
 REPOSITORY = "octo-org/store2018"
 PROVIDER_ARN = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
@@ -36,13 +34,6 @@ DATA_READS = ("ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"
               "s3:GetObject", "kms:Decrypt", "logs:GetLogEvents", "logs:FilterLogEvents", "ec2:GetPasswordData",
               "ecr:GetAuthorizationToken")  # fmt: skip
 STATE_SIDS = {"StateBucket", "ReadState", "WriteState", "StateLock", "StateKey"}
-
-
-def bootstrap(settings: Settings) -> dict[str, Any]:
-    parsed: dict[str, Any] = json.loads(
-        CdktfTesting.synth(StateBootstrapStack(CdktfTesting.app(), "bootstrap", settings=settings))
-    )
-    return parsed
 
 
 @pytest.fixture(scope="module")

@@ -6,18 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from cdktf import Testing as CdktfTesting
-from conftest import SETTINGS, settings_with
+from conftest import SETTINGS, bootstrap, settings_with
 
-from store2018.settings import Settings, StateBackendSettings
-from store2018.state_bucket import StateBootstrapStack
-
-
-def bootstrap(settings: Settings) -> dict[str, Any]:
-    parsed: dict[str, Any] = json.loads(
-        CdktfTesting.synth(StateBootstrapStack(CdktfTesting.app(), "bootstrap", settings=settings))
-    )
-    return parsed
+from store2018.settings import StateBackendSettings
 
 
 @pytest.fixture(scope="module")
