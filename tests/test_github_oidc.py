@@ -1,8 +1,12 @@
-"""The pipeline's credentials without secrets (github_oidc.py): GitHub's OIDC provider, a plan and an apply
-role per workspace, and the workload boundary, created by the bootstrap stack when a repository is named.
+"""The pipeline's credentials without secrets (github_oidc.py, pipeline_policies.py): GitHub's OIDC provider,
+and per workspace a workload boundary, a plan role and an apply role, created by the bootstrap stack when a
+repository is named.
 
-Asserted on the synthesised JSON: the policy documents are `aws_iam_policy_document` data sources whose
-statements the synthesis holds as written. IAM itself is not emulated (moto evaluates no policy).
+Asserted on the synthesised JSON (the documents are `aws_iam_policy_document` data sources whose
+statements the synthesis holds as written) and, where it is about what IAM would decide, through the
+evaluator (security/iam_policy.py) on those documents, resolved in an example account
+(tests/iam_documents.py): the issue's exploit, step by step, is refused on this synthesis and allowed on
+a copy of the previous main's statements (tests/data/shared-boundary-policies.json).
 """
 
 from __future__ import annotations
@@ -13,20 +17,26 @@ import re
 from fnmatch import fnmatchcase
 from typing import Any
 
+import iam_documents
 import pytest
 from conftest import SETTINGS, bootstrap, settings_with, synth
+from iam_documents import PROD_PARAMETER, PROD_SECRET_KEY, STAGING_PARAMETER, exploit_settings
 
+from local.emulated import ROOT
+from security.iam_policy import Request, evaluate
 from store2018.github_oidc import APPLY_SESSION_SECONDS, GITHUB_OIDC_HOST
 from store2018.settings import ConfigError, ProjectSettings
 
 REPOSITORY = "octo-org/store2018"
+DATA = ROOT / "tests" / "data"
 PROVIDER_ARN = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
 WORKSPACES = list(SETTINGS.environments)
 # An IAM ARN in the bootstrap's account (a data source), and what follows the account.
 IAM_ARN = re.compile(r"arn:aws:iam::\$\{data\.aws_caller_identity\.github_oidc_account_[0-9A-F]{8}\.account_id\}:(.+)")
 STATE_BUCKET = "${aws_s3_bucket.state_bucket.arn}"
 STATE_KEY = "${aws_kms_key.state_key.arn}"
-MAIN_BOUNDARY = "arn:aws:iam::${data.aws_caller_identity.account.account_id}:policy/store2018-workload-boundary"
+MAIN_BOUNDARY = ("arn:aws:iam::${data.aws_caller_identity.account.account_id}:policy/store2018-workload-boundary-"
+                 "${local.workspace}")  # fmt: skip
 # What a read-only role may call: describe, get and list (and who am I).
 READ_ACTION = re.compile(r"[a-z0-9-]+:(Describe|Get|List)[A-Za-z]*\*?|sts:GetCallerIdentity")
 # Reads that return data rather than configuration: never granted outside the state statements.
@@ -103,8 +113,9 @@ def iam_tail(resource: str) -> str:
     return match[1]
 
 
-def boundary_ref(template: dict[str, Any]) -> str:
-    (address,) = [a for a in template["resource"]["aws_iam_policy"] if a.startswith("github_oidc_workload_boundary_")]
+def boundary_ref(template: dict[str, Any], workspace: str) -> str:
+    (address,) = [a for a in template["resource"]["aws_iam_policy"]
+                  if re.fullmatch(rf"github_oidc_workload_boundary_{workspace}_[0-9A-F]{{8}}", a)]  # fmt: skip
     return f"${{aws_iam_policy.{address}.arn}}"
 
 
@@ -257,18 +268,20 @@ def test_the_apply_role_writes_its_state(created: dict[str, Any], workspace: str
 
 
 @pytest.mark.parametrize("workspace", WORKSPACES)
-def test_roles_are_created_and_given_policies_only_with_the_boundary(created: dict[str, Any], workspace: str) -> None:
+def test_roles_are_created_and_given_policies_only_with_the_workspaces_boundary(
+    created: dict[str, Any], workspace: str
+) -> None:
     found = apply_statements(created, workspace)
     statement = found["WorkspaceRolesCarryTheBoundary"]
-    assert sorted(statement["actions"]) == ["iam:AttachRolePolicy", "iam:CreateRole", "iam:PutRolePermissionsBoundary",
+    assert sorted(statement["actions"]) == ["iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary",
                                             "iam:PutRolePolicy"]  # fmt: skip
     (resource,) = statement["resources"]
     assert iam_tail(resource) == role_pattern(workspace)
-    assert conditions(statement) == {("StringEquals", "iam:PermissionsBoundary"): [boundary_ref(created)]}
-    # No other Allow reaches these actions.
+    assert conditions(statement) == {("StringEquals", "iam:PermissionsBoundary"): [boundary_ref(created, workspace)]}
+    # No other Allow reaches these actions, and no managed policy is ever attached.
     for other in found.values():
         if other["effect"] == "Allow" and other is not statement:
-            for action in statement["actions"]:
+            for action in [*statement["actions"], "iam:AttachRolePolicy"]:
                 assert not [a for a in other["actions"] if grants(a, action)], (other["sid"], action)
 
 
@@ -306,14 +319,15 @@ def test_roles_are_passed_only_to_ecs_tasks_and_flow_logs(created: dict[str, Any
 
 
 @pytest.mark.parametrize("workspace", WORKSPACES)
-def test_the_apply_role_is_denied_boundary_and_pipeline_changes(created: dict[str, Any], workspace: str) -> None:
+def test_the_apply_role_always_carries_its_denials(created: dict[str, Any], workspace: str) -> None:
     found = apply_statements(created, workspace)
     denied = {sid: s for sid, s in found.items() if s["effect"] == "Deny"}
-    assert sorted(denied) == ["KeepBoundaries", "PipelineRolesUnchanged", "PoliciesUnchanged", "StateKeyKept"]
+    assert sorted(denied) == ["KeepBoundaries", "KeyDeletionWaits", "NoKeyLockoutBypass", "PipelineRolesUnchanged",
+                              "PoliciesUnchanged", "StateKeyKept"]  # fmt: skip
     assert (denied["KeepBoundaries"]["actions"], denied["KeepBoundaries"]["resources"]) == (
         ["iam:DeleteRolePermissionsBoundary"], ["*"])  # fmt: skip
-    boundary, pipeline_policies = denied["PoliciesUnchanged"]["resources"]
-    assert (boundary, iam_tail(pipeline_policies)) == (boundary_ref(created), "policy/store2018-github-*")
+    boundaries, pipeline_policies = (iam_tail(r) for r in denied["PoliciesUnchanged"]["resources"])
+    assert (boundaries, pipeline_policies) == ("policy/store2018-workload-boundary*", "policy/store2018-github-*")
     assert {"iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:SetDefaultPolicyVersion"} <= set(
         denied["PoliciesUnchanged"]["actions"])  # fmt: skip
     (pipeline,) = denied["PipelineRolesUnchanged"]["resources"]
@@ -322,6 +336,12 @@ def test_the_apply_role_is_denied_boundary_and_pipeline_changes(created: dict[st
             "iam:PassRole"} <= set(denied["PipelineRolesUnchanged"]["actions"])  # fmt: skip
     assert denied["StateKeyKept"]["resources"] == [STATE_KEY]
     assert {"kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy"} <= set(denied["StateKeyKept"]["actions"])
+    assert (sorted(denied["NoKeyLockoutBypass"]["actions"]), conditions(denied["NoKeyLockoutBypass"])) == (
+        ["kms:CreateKey", "kms:PutKeyPolicy"], {("Bool", "kms:BypassPolicyLockoutSafetyCheck"): ["true"]})  # fmt: skip
+    assert (denied["KeyDeletionWaits"]["actions"], conditions(denied["KeyDeletionWaits"])) == (
+        ["kms:ScheduleKeyDeletion"],
+        {("NumericLessThan", "kms:ScheduleKeyDeletionPendingWindowInDays"): ["30"]},
+    )
     # Every role change the apply role may make to its workspace's roles is denied on the pipeline's.
     allowed = {a for s in found.values() if s["effect"] == "Allow" for a in s["actions"] if a.startswith("iam:")
                and not READ_ACTION.fullmatch(a) and a != "iam:CreateServiceLinkedRole"}  # fmt: skip
@@ -330,48 +350,56 @@ def test_the_apply_role_is_denied_boundary_and_pipeline_changes(created: dict[st
 
 @pytest.mark.parametrize("workspace", WORKSPACES)
 def test_writes_are_held_to_the_workspace_or_the_region(created: dict[str, Any], workspace: str) -> None:
-    """Every write names the workspace's resources, or is held to the project's region (or is one of the
-    global services' statements README lists)."""
+    """Every write names the workspace's resources, goes by the workspace's tags, or is held to the project's
+    region; Route 53's are the global service's statements README lists."""
     prefix = f"{workspace}-store2018"
-    global_ones = {"CreateZones", "Zones", "ServiceLinkedRoles"}
+    global_ones = {"NamespaceZones", "ReadNamespaceZones", "ServiceLinkedRoles"}
     for sid, statement in apply_statements(created, workspace).items():
         writes = [a for a in statement["actions"] if not READ_ACTION.fullmatch(a)]
         if statement["effect"] != "Allow" or not writes or sid in STATE_SIDS | global_ones:
             continue
-        in_region = conditions(statement).get(("StringEquals", "aws:RequestedRegion")) == ["us-west-2"]
+        held = conditions(statement)
+        in_region = held.get(("StringEquals", "aws:RequestedRegion")) == ["us-west-2"] or all(
+            r.split(":")[3] == "us-west-2" for r in statement["resources"])  # fmt: skip
         named_resources = all(prefix in r for r in statement["resources"])
-        in_region_arns = all(r.startswith(("arn:aws:kms:us-west-2:",)) for r in statement["resources"])
-        assert in_region or named_resources or (sid == "Keys" and in_region_arns), (sid, statement["resources"])
+        by_tag = held.get(("StringEquals", "aws:ResourceTag/Workspace")) == [workspace]
+        assert in_region or named_resources or by_tag, (sid, statement["resources"])
 
 
 def test_another_workspaces_names_are_out_of_reach(created: dict[str, Any]) -> None:
     staging = json.dumps(permissions(created, "apply", "staging"))
-    assert "prod-store2018" not in staging
+    assert "prod-store2018" not in staging and "workload-boundary-prod" not in staging
     assert "staging-store2018" in staging
 
 
-# The workload boundary.
+# The workload boundaries: one per workspace.
 
 BOUNDARY_ACTIONS = {"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents", "logs:DescribeLogGroups",
                     "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
                     "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel", "kms:Decrypt"}  # fmt: skip
 
 
-def test_the_boundary_allows_only_what_the_workloads_need(created: dict[str, Any]) -> None:
-    assert named(created, "resource", "aws_iam_policy", "workload_boundary")["name"] == "store2018-workload-boundary"
-    found = by_sid(statements(created, "workload_boundary_document"))
+@pytest.mark.parametrize("workspace", WORKSPACES)
+def test_each_workspaces_boundary_allows_only_what_its_workloads_need(created: dict[str, Any], workspace: str) -> None:
+    policy = named(created, "resource", "aws_iam_policy", f"workload_boundary_{workspace}")
+    assert policy["name"] == f"store2018-workload-boundary-{workspace}"
+    found = by_sid(statements(created, f"workload_boundary_{workspace}_document"))
     assert {a for s in found.values() for a in s["actions"]} == BOUNDARY_ACTIONS  # the shipped catalog: no secrets
     assert all(s["effect"] == "Allow" for s in found.values())
     logs = found["WorkloadLogs"]["resources"]
-    assert sorted(r.split(":log-group:")[1] for r in logs) == sorted(
-        f"/{kind}/{w}-store2018/*" for w in WORKSPACES for kind in ("ecs", "vpc"))  # fmt: skip
+    assert sorted(r.split(":log-group:")[1] for r in logs) == [f"/ecs/{workspace}-store2018/*",
+                                                                f"/vpc/{workspace}-store2018/*"]  # fmt: skip
     assert conditions(found["DecryptWorkspaceKeys"]) == {
         ("StringEquals", "aws:ResourceTag/Project"): ["store2018"],
-        ("StringEquals", "aws:ResourceTag/Workspace"): WORKSPACES,
+        ("StringEquals", "aws:ResourceTag/Workspace"): [workspace],
     }
+    assert created["output"]["workload_boundary_arns"]["value"][workspace] == boundary_ref(created, workspace)
+    # Without shared_workload_boundary, no boundary for every workspace.
+    assert not [a for a in created["resource"]["aws_iam_policy"]
+                if re.fullmatch(r"github_oidc_workload_boundary_[0-9A-F]{8}", a)]  # fmt: skip
 
 
-def test_the_boundary_names_the_settings_secrets_and_images() -> None:
+def test_each_boundary_names_only_its_workspaces_secrets_and_the_catalogs_images() -> None:
     from store2018.settings import Secret
 
     parameter = "arn:aws:ssm:us-west-2:123456789012:parameter/store2018/db"
@@ -381,22 +409,25 @@ def test_the_boundary_names_the_settings_secrets_and_images() -> None:
     account = dataclasses.replace(SETTINGS.services["account"], image=image, secrets={
         "DB_PASSWORD": Secret(arn=parameter, kms_key_arn=key)})  # fmt: skip
     shopping = dataclasses.replace(SETTINGS.services["shopping"], secrets={"API_TOKEN": Secret(arn=secret)})
-    template = bootstrap(settings_with(github_repository=REPOSITORY, services={
-        **SETTINGS.services, "account": account, "shopping": shopping}))  # fmt: skip
-    found = by_sid(statements(template, "workload_boundary_document"))
-    assert (found["ReadNamedParameters"]["actions"], found["ReadNamedParameters"]["resources"]) == (
-        ["ssm:GetParameters"], [parameter])  # fmt: skip
-    assert found["ReadNamedSecrets"]["resources"] == [secret]
-    assert found["DecryptNamedSecretKeys"]["resources"] == [key]
-    assert found["PullNamedImages"]["resources"] == ["arn:aws:ecr:us-west-2:123456789012:repository/store/account"]
+    template = bootstrap(exploit_settings(settings_with(services={**SETTINGS.services, "account": account,
+                                                                  "shopping": shopping})))  # fmt: skip
+    staging = by_sid(statements(template, "workload_boundary_staging_document"))
+    assert (staging["ReadNamedParameters"]["actions"], staging["ReadNamedParameters"]["resources"]) == (
+        ["ssm:GetParameters"], [STAGING_PARAMETER])  # fmt: skip
+    assert "DecryptNamedSecretKeys" not in staging  # the catalog's parameter has no key of its own
+    prod = by_sid(statements(template, "workload_boundary_prod_document"))
+    assert prod["ReadNamedParameters"]["resources"] == [PROD_PARAMETER]
+    assert prod["DecryptNamedSecretKeys"]["resources"] == [PROD_SECRET_KEY]
+    for found in (staging, prod):
+        assert found["ReadNamedSecrets"]["resources"] == [secret]
+        assert found["PullNamedImages"]["resources"] == ["arn:aws:ecr:us-west-2:123456789012:repository/store/account"]
 
 
-def test_the_boundary_covers_every_grant_of_the_main_stack(
+def test_the_boundaries_cover_every_grant_of_the_main_stack(
     created: dict[str, Any], main_with_pipeline: dict[str, Any]
 ) -> None:
     """A grant the boundary lacks would be silently cut off: every action of the main stack's role policies
-    (documents without principals: not trust or key policies) is one the boundary allows."""
-    boundary = {a for s in statements(created, "workload_boundary_document") for a in s["actions"]}
+    (documents without principals: not trust or key policies) is one each workspace's boundary allows."""
     granted = {
         action
         for document in main_with_pipeline["data"]["aws_iam_policy_document"].values()
@@ -404,13 +435,39 @@ def test_the_boundary_covers_every_grant_of_the_main_stack(
         if "principals" not in statement
         for action in statement["actions"]
     }
-    assert granted and [a for a in sorted(granted) if not any(grants(b, a) for b in boundary)] == []
+    for workspace in WORKSPACES:
+        boundary = {a for s in statements(created, f"workload_boundary_{workspace}_document") for a in s["actions"]}
+        assert granted and [a for a in sorted(granted) if not any(grants(b, a) for b in boundary)] == []
+
+
+def test_the_shared_boundary_is_kept_unchanged_while_a_deployment_migrates() -> None:
+    """With shared_workload_boundary, the previous main's boundary, under its construct id and with the same
+    document, beside the workspaces' own: applying the bootstrap changes nothing of it."""
+    shared = bootstrap(exploit_settings(SETTINGS, shared_workload_boundary=True))
+    previous = json.loads((DATA / "shared-boundary-policies.json").read_text())
+    assert iam_documents.boundary_document(shared, None) == previous["shared_boundary"]
+    policy = named(shared, "resource", "aws_iam_policy", "workload_boundary")
+    assert (policy["name"], policy["description"]) == (
+        "store2018-workload-boundary",
+        "The most any role of store2018's main stack may do (created by its pipeline)",
+    )
+    for workspace in WORKSPACES:
+        named(shared, "resource", "aws_iam_policy", f"workload_boundary_{workspace}")
+        # The apply roles may not set it: only their workspace's boundary.
+        found = apply_statements(shared, workspace)["WorkspaceRolesCarryTheBoundary"]
+        assert conditions(found)[("StringEquals", "iam:PermissionsBoundary")] == [boundary_ref(shared, workspace)]
+
+
+def test_the_shared_boundary_needs_the_pipeline() -> None:
+    with pytest.raises(ConfigError, match=r"^ProjectSettings\.shared_workload_boundary = True is invalid: True only "
+                       r"with ProjectSettings\.github_repository set.*Fix: set it back to False"):  # fmt: skip
+        settings_with(shared_workload_boundary=True)
 
 
 # The main stack's roles.
 
 
-def test_every_main_stack_role_carries_the_boundary_when_the_pipeline_exists(
+def test_every_main_stack_role_carries_its_workspaces_boundary_when_the_pipeline_exists(
     main_with_pipeline: dict[str, Any],
 ) -> None:
     roles = main_with_pipeline["resource"]["aws_iam_role"]
@@ -512,7 +569,8 @@ def test_each_roles_policies_are_attached_and_fit_iams_limits(
     managed = {body["name"]: body["policy"] for address, body in created["resource"]["aws_iam_policy"].items()
                if f"${{aws_iam_policy.{address}.arn}}" in attached}  # fmt: skip
     assert sorted(inline) == (["read"] if role == "plan" else ["iam", "read"])
-    assert sorted(managed) == ([] if role == "plan" else [f"store2018-github-apply-{workspace}-network",
+    assert sorted(managed) == ([] if role == "plan" else [f"store2018-github-apply-{workspace}-keys",
+                                                          f"store2018-github-apply-{workspace}-network",
                                                           f"store2018-github-apply-{workspace}-services"])  # fmt: skip
     # Every document of the role is one of its policies, and nothing else is.
     json_of = {f"${{data.aws_iam_policy_document.{a}.json}}": a for a in documents(created, role, workspace)}
@@ -521,3 +579,223 @@ def test_each_roles_policies_are_attached_and_fit_iams_limits(
     assert inline_length < INLINE_LIMIT, inline_length
     for policy in managed.values():
         assert rendered_length(documents(created, role, workspace)[json_of[policy]]) < MANAGED_LIMIT
+
+
+# The exploit, step by step, through the evaluator (security/iam_policy.py) on the resolved documents: the staging
+# apply role (no approval, runs on every merge) and any role it can create, against prod's secret, key, roles and
+# DNS name. Each refusal is checked against the previous main's statements too, where it was allowed.
+
+REGION, ACCOUNT = iam_documents.REGION, iam_documents.ACCOUNT
+STAGING_EXECUTION = f"arn:aws:iam::{ACCOUNT}:role/staging-store2018-account-execution"
+PROD_EXECUTION = f"arn:aws:iam::{ACCOUNT}:role/prod-store2018-account-execution"
+PROD_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0bad0000-0000-4000-8000-0000000000aa"
+STAGING_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0bad0000-0000-4000-8000-0000000000bb"
+KEY_TAGS = {"prod": {"aws:ResourceTag/Project": "store2018", "aws:ResourceTag/Workspace": "prod"},
+            "staging": {"aws:ResourceTag/Project": "store2018", "aws:ResourceTag/Workspace": "staging"}}  # fmt: skip
+ANYTHING = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+VIA_SSM = {"kms:ViaService": f"ssm.{REGION}.amazonaws.com"}
+
+
+def request(action: str, resource: str = "*", context: dict[str, Any] | None = None) -> Request:
+    """A request in the project's region (IAM, Route 53 and STS are global: no region key)."""
+    regional = {} if action.split(":")[0] in ("iam", "route53", "sts") else {"aws:RequestedRegion": REGION}
+    return Request(action, resource, {**regional, **(context or {})})
+
+
+@pytest.fixture(scope="module")
+def exploitable() -> dict[str, Any]:
+    """This synthesis with the exploit's settings and a public zone."""
+    return bootstrap(exploit_settings(SETTINGS, hosted_zone_id=iam_documents.ZONE_ID))
+
+
+@pytest.fixture(scope="module")
+def previous() -> dict[str, Any]:
+    found: dict[str, Any] = json.loads((DATA / "shared-boundary-policies.json").read_text())
+    return found
+
+
+def staging_apply(template: dict[str, Any]) -> list[dict[str, Any]]:
+    return iam_documents.role_documents(template, "apply", "staging")
+
+
+def test_step_1_the_staging_apply_role_rewrites_only_roles_under_stagings_boundary(
+    exploitable: dict[str, Any], previous: dict[str, Any]
+) -> None:
+    role = staging_apply(exploitable)
+    staging, prod, shared = (iam_documents.boundary_arn(w) for w in ("staging", "prod", None))
+    assert evaluate(request("iam:PutRolePolicy", STAGING_EXECUTION, {"iam:PermissionsBoundary": staging}), role).allowed
+    for boundary in (prod, shared):  # a role under another boundary, or the shared one, is out of reach
+        for action in ("iam:PutRolePolicy", "iam:CreateRole", "iam:PutRolePermissionsBoundary"):
+            decision = evaluate(request(action, STAGING_EXECUTION, {"iam:PermissionsBoundary": boundary}), role)
+            assert not decision.allowed, (action, boundary, decision)
+    assert not evaluate(request("iam:CreateRole", STAGING_EXECUTION), role).allowed  # no boundary at all
+    assert not evaluate(
+        request("iam:PutRolePolicy", PROD_EXECUTION, {"iam:PermissionsBoundary": staging}), role
+    ).allowed
+    assert not evaluate(request("iam:DeleteRolePermissionsBoundary", STAGING_EXECUTION), role).allowed
+    assert not evaluate(request("iam:AttachRolePolicy", STAGING_EXECUTION, {"iam:PermissionsBoundary": staging}),
+                        role).allowed  # fmt: skip
+    # Before: the one boundary every role carried was the apply role's to set.
+    old = previous["apply_staging"]
+    assert evaluate(request("iam:PutRolePolicy", STAGING_EXECUTION, {"iam:PermissionsBoundary": shared}), old).allowed
+
+
+def test_step_2_no_role_under_stagings_boundary_reads_prods_secret_whatever_its_policy(
+    exploitable: dict[str, Any], previous: dict[str, Any]
+) -> None:
+    staging = iam_documents.boundary_document(exploitable, "staging")
+    steps = [request("ssm:GetParameters", PROD_PARAMETER), request("kms:Decrypt", PROD_SECRET_KEY, VIA_SSM),
+             request("kms:Decrypt", PROD_SECRET_KEY, {**VIA_SSM, **KEY_TAGS["prod"]}),
+             request("kms:Decrypt", PROD_KEY, KEY_TAGS["prod"]),
+             request("logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/prod-store2018/account:"
+                     "log-stream:x")]  # fmt: skip
+    for step in steps:
+        assert not evaluate(step, [ANYTHING], staging).allowed, step
+    # What staging's own workloads need stays allowed.
+    assert evaluate(request("ssm:GetParameters", STAGING_PARAMETER), [ANYTHING], staging).allowed
+    assert evaluate(request("kms:Decrypt", STAGING_KEY, KEY_TAGS["staging"]), [ANYTHING], staging).allowed
+    # Before: prod's parameter and key were in the one boundary.
+    shared = previous["shared_boundary"]
+    assert evaluate(request("ssm:GetParameters", PROD_PARAMETER), [ANYTHING], shared).allowed
+    assert evaluate(request("kms:Decrypt", PROD_SECRET_KEY, VIA_SSM), [ANYTHING], shared).allowed
+
+
+def test_step_3_a_task_definition_may_name_prods_secret_but_its_roles_cannot_read_it(
+    exploitable: dict[str, Any],
+) -> None:
+    """Registering the task definition and updating the service are the apply role's job; ECS reads the secret
+    with the execution role, which carries staging's boundary (step 2), or with no role of prod's (PassRole)."""
+    role = staging_apply(exploitable)
+    family = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/staging-store2018-account:7"
+    assert evaluate(request("ecs:RegisterTaskDefinition", family), role).allowed
+    assert evaluate(request("iam:PassRole", STAGING_EXECUTION, {"iam:PassedToService": "ecs-tasks.amazonaws.com"}),
+                    role).allowed  # fmt: skip
+    assert not evaluate(request("iam:PassRole", PROD_EXECUTION, {"iam:PassedToService": "ecs-tasks.amazonaws.com"}),
+                        role).allowed  # fmt: skip
+    assert not evaluate(request("ecs:RegisterTaskDefinition", family.replace("staging-", "prod-")), role).allowed
+    assert not evaluate(request("ecs:UpdateService", f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/prod-store2018-cluster/"
+                                "prod-store2018-account"), role).allowed  # fmt: skip
+    # The apply role itself reads no secret and decrypts nothing of prod's.
+    for step in (request("ssm:GetParameters", PROD_PARAMETER), request("kms:Decrypt", PROD_SECRET_KEY, VIA_SSM)):
+        assert not evaluate(step, role).allowed
+
+
+@pytest.mark.parametrize(
+    ("action", "context"),
+    [
+        ("kms:TagResource", {"aws:RequestTag/Workspace": "staging", "aws:TagKeys": ["Workspace"]}),
+        ("kms:TagResource", {"aws:RequestTag/ManagedBy": "x", "aws:TagKeys": ["ManagedBy"]}),
+        ("kms:UntagResource", {"aws:TagKeys": ["Workspace"]}),
+        ("kms:UntagResource", {"aws:TagKeys": ["ManagedBy"]}),
+        ("kms:PutKeyPolicy", {}),
+        ("kms:ScheduleKeyDeletion", {"kms:ScheduleKeyDeletionPendingWindowInDays": 30}),
+        ("kms:ScheduleKeyDeletion", {}),
+        ("kms:CreateAlias", {}),
+        ("kms:DisableKey", {}),
+        ("kms:Decrypt", {}),
+    ],
+)
+def test_a_staging_role_cannot_tag_rekey_or_delete_a_prod_key(
+    exploitable: dict[str, Any], previous: dict[str, Any], action: str, context: dict[str, Any]
+) -> None:
+    step = request(action, PROD_KEY, {**KEY_TAGS["prod"], **context})
+    assert not evaluate(step, staging_apply(exploitable)).allowed
+    if action in ("kms:TagResource", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"):  # before: any key in the region
+        assert evaluate(step, previous["apply_staging"]).allowed
+
+
+def test_staging_keys_are_created_and_kept_only_as_the_workspace_and_kms_require(
+    exploitable: dict[str, Any], previous: dict[str, Any]
+) -> None:
+    role = staging_apply(exploitable)
+    tags = {"aws:RequestTag/Project": "store2018", "aws:RequestTag/Workspace": "staging",
+            "aws:RequestTag/ManagedBy": "cdktf", "aws:TagKeys": ["ManagedBy", "Project", "Workspace"]}  # fmt: skip
+    allowed = [request("kms:CreateKey", "*", tags), request("kms:TagResource", "*", tags),  # CreateKey with tags
+               request("kms:ScheduleKeyDeletion", STAGING_KEY, {**KEY_TAGS["staging"],
+                                                                "kms:ScheduleKeyDeletionPendingWindowInDays": 30}),
+               request("kms:ScheduleKeyDeletion", STAGING_KEY, KEY_TAGS["staging"]),  # no window asked: 30 days
+               request("kms:PutKeyPolicy", STAGING_KEY, KEY_TAGS["staging"]),
+               request("kms:EnableKeyRotation", STAGING_KEY, KEY_TAGS["staging"]),
+               request("kms:CreateAlias", STAGING_KEY, KEY_TAGS["staging"]),
+               request("kms:CreateAlias", f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/staging-store2018-exec")]  # fmt: skip
+    for step in allowed:
+        assert evaluate(step, role).allowed, step
+    refused = [
+        request("kms:CreateKey", "*", {**tags, "aws:RequestTag/Workspace": "prod"}),
+        request("kms:CreateKey", "*", {**tags, "aws:TagKeys": [*tags["aws:TagKeys"], "Owner"]}),
+        request("kms:CreateKey", "*", {}),  # untagged
+        request("kms:CreateKey", "*", {**tags, "kms:BypassPolicyLockoutSafetyCheck": True}),
+        request("kms:PutKeyPolicy", STAGING_KEY, {**KEY_TAGS["staging"], "kms:BypassPolicyLockoutSafetyCheck": True}),
+        request("kms:ScheduleKeyDeletion", STAGING_KEY, {**KEY_TAGS["staging"],
+                                                         "kms:ScheduleKeyDeletionPendingWindowInDays": 7}),
+        # A key of neither workspace (no tags) cannot be claimed for prod, nor the state key re-tagged.
+        request("kms:TagResource", STAGING_KEY, {**tags, "aws:RequestTag/Workspace": "prod"}),
+        request("kms:TagResource", iam_documents.STATE_KEY_ARN, tags),
+        request("kms:PutKeyPolicy", iam_documents.STATE_KEY_ARN, KEY_TAGS["staging"]),
+        request("kms:CreateAlias", f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/prod-store2018-exec"),
+    ]  # fmt: skip
+    for step in refused:
+        assert not evaluate(step, role).allowed, step
+    # Before: a seven-day deletion and a lockout bypass went through.
+    assert evaluate(refused[5], previous["apply_staging"]).allowed
+    assert evaluate(request("kms:CreateKey", "*", {"kms:BypassPolicyLockoutSafetyCheck": True}),
+                    previous["apply_staging"]).allowed  # fmt: skip
+
+
+def records(*names: str, types: tuple[str, ...] = ("A",)) -> dict[str, Any]:
+    return {"route53:ChangeResourceRecordSetsNormalizedRecordNames": list(names),
+            "route53:ChangeResourceRecordSetsRecordTypes": list(types)}  # fmt: skip
+
+
+def test_dns_records_are_held_to_each_workspaces_own_name(
+    exploitable: dict[str, Any], previous: dict[str, Any]
+) -> None:
+    zone = f"arn:aws:route53:::hostedzone/{iam_documents.ZONE_ID}"
+    staging, prod = f"store2018test.{iam_documents.ZONE_NAME}", f"store2018.{iam_documents.ZONE_NAME}"
+    role = staging_apply(exploitable)
+    assert evaluate(request("route53:ChangeResourceRecordSets", zone, records(staging)), role).allowed
+    for context in (records(prod), records(staging, prod), records(staging, types=("A", "TXT")), records()):
+        assert not evaluate(request("route53:ChangeResourceRecordSets", zone, context), role).allowed, context
+    other_zone = "arn:aws:route53:::hostedzone/ZOTHERZONE"
+    assert not evaluate(request("route53:ChangeResourceRecordSets", other_zone, records(staging)), role).allowed
+    prod_role = iam_documents.role_documents(exploitable, "apply", "prod")
+    assert evaluate(request("route53:ChangeResourceRecordSets", zone, records(prod)), prod_role).allowed
+    # Before: any record of any zone.
+    assert evaluate(request("route53:ChangeResourceRecordSets", zone, records(prod)), previous["apply_staging"]).allowed
+
+
+def test_stagings_plan_role_reads_neither_prods_state_nor_its_lock(exploitable: dict[str, Any]) -> None:
+    bucket = "arn:aws:s3:::store2018-terraform-state"
+    role = iam_documents.role_documents(exploitable, "plan", "staging")
+    own, prods = f"{bucket}/env:/staging/store2018/terraform.tfstate", f"{bucket}/env:/prod/store2018/terraform.tfstate"
+    assert evaluate(request("s3:GetObject", own), role).allowed
+    assert evaluate(request("s3:PutObject", f"{own}.tflock"), role).allowed
+    for action, resource in (("s3:GetObject", prods), ("s3:PutObject", f"{prods}.tflock"),
+                             ("s3:DeleteObject", f"{prods}.tflock"), ("s3:PutObject", own)):  # fmt: skip
+        assert not evaluate(request(action, resource), role).allowed, (action, resource)
+
+
+def test_what_the_stacks_own_roles_need_stays_allowed(exploitable: dict[str, Any]) -> None:
+    """The apply role's everyday requests on its workspace's roles, keys and state, and the workloads' own under
+    their boundary (the Terraform-level test checks the recorded actions of a whole run)."""
+    role, staging = staging_apply(exploitable), iam_documents.boundary_arn("staging")
+    bucket = "arn:aws:s3:::store2018-terraform-state"
+    for step in [
+        request("iam:CreateRole", STAGING_EXECUTION, {"iam:PermissionsBoundary": staging}),
+        request("iam:PutRolePermissionsBoundary", STAGING_EXECUTION, {"iam:PermissionsBoundary": staging}),
+        request("iam:DeleteRole", STAGING_EXECUTION),
+        request("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/staging-store2018-flow-logs",
+                {"iam:PassedToService": "vpc-flow-logs.amazonaws.com"}),
+        request("ecs:CreateService", f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/staging-store2018-cluster/x"),
+        request("logs:CreateLogGroup", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/staging-store2018/account"),
+        request("s3:PutObject", f"{bucket}/env:/staging/store2018/terraform.tfstate"),
+        request("kms:GenerateDataKey", iam_documents.STATE_KEY_ARN, {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}),
+        request("servicediscovery:CreatePrivateDnsNamespace", "*", {
+            "aws:RequestTag/Project": "store2018", "aws:RequestTag/Workspace": "staging",
+            "aws:TagKeys": ["Project", "Workspace"]}),
+        request("servicediscovery:DeleteNamespace", f"arn:aws:servicediscovery:{REGION}:{ACCOUNT}:namespace/ns-1",
+                KEY_TAGS["staging"]),
+    ]:  # fmt: skip
+        assert evaluate(step, role).allowed, step
+    assert not evaluate(request("servicediscovery:DeleteNamespace", f"arn:aws:servicediscovery:{REGION}:{ACCOUNT}:"
+                                "namespace/ns-2", KEY_TAGS["prod"]), role).allowed  # fmt: skip

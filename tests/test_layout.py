@@ -54,7 +54,7 @@ PACKAGE = ROOT / "constructs" / "store2018"
 # Modules that must import nothing of cdktf or jsii: the settings, their checks and loading, and the
 # publishing steps that run before jsii starts.
 PURE = {"aws_regions", "catalog", "checks", "environments", "loading", "naming", "network_layout", "parse_check",
-        "publishing", "reference", "releases", "settings", "terraform_text"}  # fmt: skip
+        "pipeline_policies", "publishing", "reference", "releases", "settings", "terraform_text"}  # fmt: skip
 CDKTF = {"cdktf", "cdktf_cdktf_provider_aws", "constructs", "jsii"}
 
 

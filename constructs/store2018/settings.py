@@ -208,6 +208,11 @@ class ProjectSettings(Written):
     """The account's existing OIDC provider for `https://token.actions.githubusercontent.com` (an account
     holds one per URL): `arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com`. `None`:
     the bootstrap creates it (only when `github_repository` is set)."""
+    shared_workload_boundary: bool = False
+    """Keep the one permissions boundary of earlier versions (`<name>-workload-boundary`, for every workspace)
+    beside each workspace's own, while a deployment moves its roles over: set it, apply the bootstrap, apply
+    every workspace, then unset it and apply the bootstrap again (README, "Upgrading"). `False`: only the
+    workspaces' boundaries (a new deployment never needs it)."""
     expose_api_paths: bool = True
     """Publish the APIs' `public_paths` on the load balancer (the front end's browser page calls them).
     `False`: only the front end is reachable from the internet; the APIs get no target group, no rule and
@@ -254,6 +259,10 @@ class ProjectSettings(Written):
                 check_github_oidc_provider_arn(
                     "ProjectSettings.github_oidc_provider_arn", self.github_oidc_provider_arn, self.github_repository
                 )
+            if self.shared_workload_boundary and not self.github_repository:
+                fail("ProjectSettings.shared_workload_boundary", True, "True only with ProjectSettings."
+                     "github_repository set (without pipeline roles there is no boundary to keep)",
+                     "set it back to False")  # fmt: skip
 
 
 def check_github_repository(setting: str, repository: str) -> None:

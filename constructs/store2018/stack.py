@@ -64,8 +64,8 @@ class Store2018Stack(TerraformStack):
         )
 
         account = DataAwsCallerIdentity(self, "account")
-        # With pipeline roles (ProjectSettings.github_repository), every role carries the bootstrap's boundary.
-        boundary = workload_boundary_arn(settings, account.account_id)
+        # With pipeline roles (ProjectSettings.github_repository), every role carries its workspace's boundary.
+        boundary = workload_boundary_arn(settings, account.account_id, workspace.name)
         services = settings.services
         exposed = settings.exposed_services
         network = Network(

@@ -14,7 +14,7 @@ deliberate act (README, "State bootstrap"): an override file beside the synthesi
 `prevent_destroy` too: without it the state cannot be read.
 
 With `ProjectSettings.github_repository` set, it also creates the pipeline's credentials: GitHub's OIDC
-provider, a plan and an apply role per workspace and the main stack's permissions boundary (`github_oidc.py`).
+provider, per workspace a plan role, an apply role and the boundary of its main stack's roles (`github_oidc.py`).
 """
 
 from __future__ import annotations
@@ -197,3 +197,5 @@ class StateBootstrapStack(TerraformStack):
                             description="Per workspace, the role pull requests and main plan with")  # fmt: skip
             TerraformOutput(self, "github_apply_role_arns", value=github.apply_role_arns,
                             description="Per workspace, the role its GitHub environment applies with")  # fmt: skip
+            TerraformOutput(self, "workload_boundary_arns", value=github.boundary_arns,
+                            description="Per workspace, the boundary every role of its main stack carries")  # fmt: skip
