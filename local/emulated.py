@@ -133,6 +133,11 @@ def terraform_command(*args: str) -> list[str]:
     return ["terraform", *args[:words], "-no-color", *args[words:]]
 
 
+def phase(name: str) -> dict[str, str]:
+    """The environment that names a Terraform run's phase in its User-Agent, for the emulator's call record."""
+    return {"TF_APPEND_USER_AGENT": f"store2018-phase/{name}"}
+
+
 class TerraformFailed(AssertionError):
     """A Terraform command of a working copy failed (an AssertionError: in a test, a failed check)."""
 
@@ -242,7 +247,8 @@ class EmulatorEndpoint:
 class MotoServer(EmulatorEndpoint):
     """The emulator (`local/emulator.py`: moto with its gaps filled, sealed) on 127.0.0.1 and a free
     port, with a new key written beside its log (mode 0600), stopped by `stop()`, after `idle_minutes`
-    without a request, or after MOTO_MAX_SECONDS."""
+    without a request, or after MOTO_MAX_SECONDS. `record`: a file where it writes every signed call
+    (local/emulator.py, `--record`)."""
 
     def __init__(
         self,
@@ -251,6 +257,7 @@ class MotoServer(EmulatorEndpoint):
         idle_minutes: float = 15,
         max_minutes: float = MOTO_MAX_SECONDS / 60,
         detached: bool = False,
+        record: Path | None = None,
     ) -> None:
         self.port = free_port()
         super().__init__(f"https://127.0.0.1:{self.port}", Credentials.new())
@@ -259,7 +266,8 @@ class MotoServer(EmulatorEndpoint):
         self._log = log_path.open("a")
         self._process = subprocess.Popen(
             [str(VENV_PYTHON), str(EMULATOR), "--port", str(self.port), "--credentials-file",
-             str(self.credentials_file), "--idle-minutes", str(idle_minutes), "--max-minutes", str(max_minutes)],
+             str(self.credentials_file), "--idle-minutes", str(idle_minutes), "--max-minutes", str(max_minutes),
+             *(["--record", str(record)] if record else [])],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=sealed_environment(),  # moto imports botocore: an exported AWS_PROFILE must not reach it

@@ -3,12 +3,18 @@
 answering only its own run, stopping itself after a period without requests (and after a hard cap).
 
     python local/emulator.py --port 4566 --credentials-file FILE [--idle-minutes 30] [--max-minutes 240]
+                             [--record FILE]
 
 Sealed (`Sealed`): every request must be signed (SigV4) with the access key id in FILE, a random
 key made per run and kept mode 0600 (local/emulated.py writes it); anything else gets 403.
 moto's control endpoints (/moto-api/: reset, config, data) are refused; the readiness check is
 `GET /_emulator/ready`, answered here without touching moto. moto's Docker-backed services
 (Batch, Lambda) are switched off.
+
+`--record FILE`: every signed request is written to FILE as a JSON line, with the service (SigV4's
+signing name), the API operation, the HTTP status and the phase its caller named in its User-Agent
+(`store2018-phase/<phase>`: Terraform appends `TF_APPEND_USER_AGENT`). That is the list of calls a
+plan, apply or destroy makes, from which the pipeline roles' actions are checked (security/iam_record.py).
 
 The shims (`install_shims`) only make moto keep what real AWS keeps, so that Terraform sees
 no false drift after an apply; they change nothing in the synthesised Terraform. See README,
@@ -18,7 +24,9 @@ no false drift after an apply; they change nothing in the synthesised Terraform.
 from __future__ import annotations
 
 import argparse
+import functools
 import hmac
+import io
 import json
 import re
 import threading
@@ -34,6 +42,11 @@ CONTROL_PREFIX = "/moto-api"
 # `Authorization: AWS4-HMAC-SHA256 Credential=<key id>/<date>/<region>/<service>/aws4_request, ...`,
 # or the same credential in a presigned URL's X-Amz-Credential.
 SIGV4_CREDENTIAL = re.compile(r"^AWS4-HMAC-SHA256\s+Credential=([A-Za-z0-9]+)/")
+# The credential scope's service: `<key id>/<date>/<region>/<service>/aws4_request`.
+SIGNING_NAME = re.compile(r"^[^/]*/[^/]*/[^/]*/([a-z0-9-]+)/aws4_request")
+PHASE = re.compile(r"store2018-phase/([A-Za-z0-9_-]+)")
+# smithy-rpc-v2-cbor: `POST /service/<service>/operation/<operation>`.
+RPC_V2_PATH = re.compile(r"^/service/[^/]+/operation/([A-Za-z0-9]+)$")
 
 WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
@@ -43,17 +56,23 @@ class Sealed:
     endpoints, and passes on only requests whose SigV4 credential names this run's access key id.
     moto checks no signatures itself (5.2.5), so this check is the emulator's only door."""
 
-    def __init__(self, app: WSGIApp, access_key_id: str) -> None:
+    def __init__(self, app: WSGIApp, access_key_id: str, record: CallRecord | None = None) -> None:
         self.app = app
         self.access_key_id = access_key_id
+        self.record = record
+
+    @staticmethod
+    def scope(environ: dict[str, Any]) -> str | None:
+        """The SigV4 credential (`<key id>/<date>/<region>/<service>/aws4_request`), signed or presigned."""
+        authorization = str(environ.get("HTTP_AUTHORIZATION", ""))
+        if SIGV4_CREDENTIAL.match(authorization):
+            return authorization.split("Credential=", 1)[1].split(",", 1)[0].strip()
+        query = urllib.parse.parse_qs(str(environ.get("QUERY_STRING", "")))
+        return query.get("X-Amz-Credential", [""])[0] or None
 
     def credential(self, environ: dict[str, Any]) -> str | None:
-        found = SIGV4_CREDENTIAL.match(environ.get("HTTP_AUTHORIZATION", ""))
-        if found:
-            return found.group(1)
-        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
-        presigned = query.get("X-Amz-Credential", [""])[0]
-        return presigned.split("/", 1)[0] or None
+        scope = self.scope(environ)
+        return scope.split("/", 1)[0] or None if scope else None
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -66,13 +85,121 @@ class Sealed:
             return self.answer(
                 start_response, "403 Forbidden", "this emulator answers only requests signed with its run's key"
             )
-        return self.app(environ, start_response)
+        record = self.record
+        if record is None:
+            return self.app(environ, start_response)
+        call = record.call_of(environ, SIGNING_NAME.match(self.scope(environ) or ""))
+
+        def recording_start(status: str, headers: Any, *rest: Any) -> Any:
+            record.write(call, int(status.split()[0]))
+            return start_response(status, headers, *rest)
+
+        return self.app(environ, recording_start)
 
     @staticmethod
     def answer(start_response: Any, status: str, text: str) -> list[bytes]:
         body = f"{text}\n".encode()
         start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
         return [body]
+
+
+class CallRecord:
+    """Where `Sealed` writes each signed request's service, operation, status and phase (JSON lines)."""
+
+    def __init__(self, path: Path) -> None:
+        self._out = path.open("a")
+        self._lock = threading.Lock()
+
+    def call_of(self, environ: dict[str, Any], signing: re.Match[str] | None) -> dict[str, str]:
+        service = signing.group(1) if signing else "unknown"
+        phase = PHASE.search(environ.get("HTTP_USER_AGENT", ""))
+        return {"phase": phase.group(1) if phase else "", "service": service,
+                "operation": operation_of(environ, service)}  # fmt: skip
+
+    def write(self, call: dict[str, str], status: int) -> None:
+        with self._lock:
+            self._out.write(json.dumps({**call, "status": status}) + "\n")
+            self._out.flush()
+
+
+def operation_of(environ: dict[str, Any], service: str) -> str:
+    """The API operation of a request: the JSON protocols' X-Amz-Target (`Prefix.Operation`), the query
+    protocols' Action (in the query string or the form body, which is read and put back), the
+    smithy-rpc-v2-cbor path, or, for REST protocols (S3, Route 53), the `x-id` the AWS SDKs add to some S3
+    requests, else the operation of botocore's model whose method, path template and query parameters (its
+    literals and required ones) match. "?" when nothing matches."""
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return str(target).rsplit(".", 1)[-1]
+    query = urllib.parse.parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
+    if "Action" in query:
+        return query["Action"][0]
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        form = urllib.parse.parse_qs(bytes(body).decode(errors="replace"))
+        if "Action" in form:
+            return form["Action"][0]
+    path = str(environ.get("PATH_INFO", ""))
+    rpc = RPC_V2_PATH.match(path)
+    if rpc:
+        return rpc.group(1)
+    if "x-id" in query:
+        return query["x-id"][0]
+    return rest_operation(service, str(environ.get("REQUEST_METHOD", "")), path, query) or "?"
+
+
+@functools.cache
+def _rest_routes(signing_name: str) -> list[tuple[str, str, list[str], list[tuple[str, str]], bool]]:
+    """(operation, method, path template segments, query parameters: the URI's literals, and the required ones
+    with any value), and whether it is deprecated, of the REST services signing as `signing_name`."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    routes: list[tuple[str, str, list[str], list[tuple[str, str]], bool]] = []
+    for name in sorted(session.get_available_services()):
+        model = session.get_service_model(name)
+        if model.signing_name != signing_name or model.protocol not in ("rest-xml", "rest-json"):
+            continue
+        for operation in model.operation_names:
+            http = model.operation_model(operation).http
+            path, _, literals = http["requestUri"].partition("?")
+            pairs = [(item.partition("=")[0], item.partition("=")[2]) for item in literals.split("&") if item]
+            shape = model.operation_model(operation).input_shape
+            if shape is not None:
+                pairs += [
+                    (member.serialization["name"], "")
+                    for name, member in shape.members.items()
+                    if name in shape.required_members and member.serialization.get("location") == "querystring"
+                ]
+            routes.append((operation, http["method"], path.strip("/").split("/") if path.strip("/") else [],
+                           pairs, bool(model.operation_model(operation).deprecated)))  # fmt: skip
+    return routes
+
+
+def _path_matches(template: list[str], segments: list[str]) -> bool:
+    for index, part in enumerate(template):
+        if part.startswith("{") and part.endswith("+}"):  # greedy: the rest of the path
+            return len(segments) > index
+        if index >= len(segments) or not (part.startswith("{") or part == segments[index]):
+            return False
+    return len(segments) == len(template)
+
+
+def rest_operation(signing_name: str, method: str, path: str, query: dict[str, list[str]]) -> str | None:
+    """The most specific operation (most query literals, then most literal path segments, then not
+    deprecated: `?lifecycle` is GetBucketLifecycleConfiguration, not GetBucketLifecycle) that matches."""
+    segments = path.strip("/").split("/") if path.strip("/") else []
+    best: tuple[tuple[int, int, bool], str] | None = None
+    for operation, route_method, template, literals, deprecated in _rest_routes(signing_name):
+        if route_method != method or not _path_matches(template, segments):
+            continue
+        if any(key not in query or (value and query[key][0] != value) for key, value in literals):
+            continue
+        score = (len(literals), sum(not part.startswith("{") for part in template), not deprecated)
+        if best is None or score > best[0]:
+            best = (score, operation)
+    return best[1] if best else None
 
 
 def no_docker() -> None:
@@ -95,6 +222,7 @@ def install_shims() -> None:
     _security_group_rule_descriptions()
     _s3_secure_transport_condition()
     _s3_delete_marker_dispose()
+    _route53_zone_ids()
 
 
 def _application_autoscaling_tags() -> None:
@@ -241,7 +369,20 @@ def _s3_delete_marker_dispose() -> None:
     _patch(FakeDeleteMarker, "dispose", lambda self, garbage=False: None)
 
 
-def serve(port: int, access_key_id: str, idle_seconds: float, max_seconds: float) -> None:
+def _route53_zone_ids() -> None:
+    """Route 53 hosted zone ids start with `Z` (the settings refuse any other); moto's are 22 random
+    upper-case letters and digits. Its first character becomes `Z`."""
+    from moto.route53.models import HostedZoneIdentifier
+
+    generate = HostedZoneIdentifier.generate
+
+    def z_prefixed(self: Any, *args: Any, **kwargs: Any) -> str:
+        return "Z" + str(generate(self, *args, **kwargs))[1:]
+
+    _patch(HostedZoneIdentifier, "generate", z_prefixed)
+
+
+def serve(port: int, access_key_id: str, idle_seconds: float, max_seconds: float, record: Path | None = None) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
@@ -252,7 +393,7 @@ def serve(port: int, access_key_id: str, idle_seconds: float, max_seconds: float
         last_request[0] = time.monotonic()  # only signed requests keep the emulator alive
         return moto_app(environ, start_response)
 
-    tracked = Sealed(served, access_key_id)
+    tracked = Sealed(served, access_key_id, CallRecord(record) if record else None)
 
     # HTTPS with a throw-away self-signed certificate: the state bucket's policy refuses requests
     # without TLS (aws:SecureTransport), and moto enforces bucket policies. Clients skip verification.
@@ -284,11 +425,12 @@ def main() -> None:
     parser.add_argument("--credentials-file", type=Path, required=True, help="JSON with this run's access_key_id")
     parser.add_argument("--idle-minutes", type=float, default=30)
     parser.add_argument("--max-minutes", type=float, default=240)
+    parser.add_argument("--record", type=Path, help="write every signed request's operation to this file")
     args = parser.parse_args()
     access_key_id = json.loads(args.credentials_file.read_text())["access_key_id"]
     no_docker()
     install_shims()
-    serve(args.port, access_key_id, args.idle_minutes * 60, args.max_minutes * 60)
+    serve(args.port, access_key_id, args.idle_minutes * 60, args.max_minutes * 60, args.record)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -40,7 +41,7 @@ from local.emulated import (
     read_synthesis,
     sealed_environment,
 )
-from local.emulator import Sealed
+from local.emulator import CallRecord, Sealed, operation_of
 
 STACKS = sorted(p for p in SYNTH_STACK_DIR.parent.iterdir() if (p / "cdk.tf.json").exists())
 
@@ -307,3 +308,63 @@ def test_a_runs_key_never_looks_like_an_aws_key() -> None:
         key = Credentials.new()
         assert access_key_pattern.match(key.access_key_id) is None
         assert secret_key_pattern.match(key.secret_access_key) is None
+
+
+# The call record (`--record`): the operation of each signed request, as the front sees it.
+
+
+def signed(service: str, **environ: Any) -> dict[str, Any]:
+    credential = f"AWS4-HMAC-SHA256 Credential=LOCALKEY/20261206/us-west-2/{service}/aws4_request, SignedHeaders=h"
+    return {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "QUERY_STRING": "", "HTTP_AUTHORIZATION": credential, **environ}
+
+
+@pytest.mark.parametrize(
+    ("environ", "operation"),
+    [
+        ({"HTTP_X_AMZ_TARGET": "TrentService.ScheduleKeyDeletion"}, "ScheduleKeyDeletion"),
+        ({"QUERY_STRING": "Action=DescribeVpcs&Version=2016-11-15"}, "DescribeVpcs"),
+        ({"PATH_INFO": "/service/GraniteServiceVersion20100801/operation/PutMetricAlarm"}, "PutMetricAlarm"),
+        ({"REQUEST_METHOD": "PUT", "PATH_INFO": "/bucket/env:/staging/key.tflock", "QUERY_STRING": "x-id=PutObject"},
+         "PutObject"),
+        ({"REQUEST_METHOD": "HEAD", "PATH_INFO": "/bucket/env:/staging/key"}, "HeadObject"),
+        ({"REQUEST_METHOD": "GET", "PATH_INFO": "/bucket", "QUERY_STRING": "list-type=2&prefix=env%3A%2F"},
+         "ListObjectsV2"),
+        ({"REQUEST_METHOD": "GET", "PATH_INFO": "/bucket", "QUERY_STRING": "lifecycle="},
+         "GetBucketLifecycleConfiguration"),  # not the deprecated GetBucketLifecycle of the same path
+        ({"REQUEST_METHOD": "DELETE", "PATH_INFO": "/bucket/key", "QUERY_STRING": "uploadId=1"},
+         "AbortMultipartUpload"),
+        ({"REQUEST_METHOD": "DELETE", "PATH_INFO": "/bucket/key"}, "DeleteObject"),
+        ({"REQUEST_METHOD": "GET", "PATH_INFO": "/"}, "ListBuckets"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)  # fmt: skip
+def test_the_record_names_each_requests_operation(environ: dict[str, Any], operation: str) -> None:
+    service = "kms" if "HTTP_X_AMZ_TARGET" in environ or "/operation/" in environ.get("PATH_INFO", "") else "s3"
+    assert operation_of(signed(service, **environ), service) == operation
+
+
+def test_route53s_rest_paths_are_named_by_botocores_model() -> None:
+    change = signed("route53", PATH_INFO="/2013-04-01/hostedzone/Z123/rrset/")
+    assert operation_of(change, "route53") == "ChangeResourceRecordSets"
+    assert operation_of(signed("route53", REQUEST_METHOD="GET", PATH_INFO="/2013-04-01/change/C1"), "route53") == (
+        "GetChange")  # fmt: skip
+
+
+def test_a_query_requests_form_body_is_read_for_its_action_and_put_back() -> None:
+    body = b"Action=CreateVpc&Version=2016-11-15&CidrBlock=10.0.0.0%2F16"
+    environ = signed("ec2", CONTENT_TYPE="application/x-www-form-urlencoded", CONTENT_LENGTH=str(len(body)),
+                     **{"wsgi.input": io.BytesIO(body)})  # fmt: skip
+    assert operation_of(environ, "ec2") == "CreateVpc"
+    assert environ["wsgi.input"].read() == body  # moto still reads the whole request
+
+
+def test_the_front_records_signed_calls_with_their_phase_and_status(tmp_path: Path) -> None:
+    record = CallRecord(tmp_path / "calls.jsonl")
+    app = Sealed(lambda env, start: (start("404 Not Found", []), [b""])[1], "LOCALKEY", record)
+    environ = signed("kms", HTTP_X_AMZ_TARGET="TrentService.DescribeKey",
+                     HTTP_USER_AGENT="APN/1.0 HashiCorp/1.0 Terraform/1.11.4 store2018-phase/plan")  # fmt: skip
+    list(app(environ, lambda status, headers: None))
+    list(app({**signed("kms"), "HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=OTHER/x/y/kms/aws4_request"},
+             lambda status, headers: None))  # refused: not recorded  # fmt: skip
+    assert [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()] == [
+        {"phase": "plan", "service": "kms", "operation": "DescribeKey", "status": 404}]  # fmt: skip
