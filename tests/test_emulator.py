@@ -366,5 +366,10 @@ def test_the_front_records_signed_calls_with_their_phase_and_status(tmp_path: Pa
     list(app(environ, lambda status, headers: None))
     list(app({**signed("kms"), "HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=OTHER/x/y/kms/aws4_request"},
              lambda status, headers: None))  # refused: not recorded  # fmt: skip
+    s3 = signed("s3", REQUEST_METHOD="HEAD", PATH_INFO="/state/env:/prod/key", HTTP_USER_AGENT="store2018-phase/x-y")
+    list(app(s3, lambda status, headers: None))
     assert [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()] == [
-        {"phase": "plan", "service": "kms", "operation": "DescribeKey", "status": 404}]  # fmt: skip
+        {"phase": "plan", "service": "kms", "operation": "DescribeKey", "status": 404},
+        {"phase": "x-y", "service": "s3", "operation": "HeadObject", "status": 404,
+         "resource": "arn:aws:s3:::state/env:/prod/key"},
+    ]  # fmt: skip

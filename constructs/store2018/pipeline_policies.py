@@ -36,7 +36,6 @@ UNRECORDED: dict[str, str] = {
     "iam:CreateServiceLinkedRole": "the first ECS service, load balancer or ECS scaling target in an account makes "
     "AWS create the service's linked role with the caller's permissions",
     "iam:TagRole": "tag-on-create: IAM checks it when CreateRole carries the provider's default tags",
-    "ec2:CreateTags": "tag-on-create: EC2 checks it when a create call carries tags (recorded too: an explicit call)",
     "elasticloadbalancing:AddTags": "tag-on-create: checked when a load balancer, target group, listener or rule "
     "is created with tags",
     "ecs:TagResource": "tag-on-create: ECS checks it when a cluster, service or task definition is created with tags",
@@ -50,8 +49,6 @@ UNRECORDED: dict[str, str] = {
     "kms:GenerateDataKey": "the state object is written through S3, which encrypts it with the state key for the "
     "caller",
     "route53:CreateHostedZone": "Cloud Map creates a namespace's private zone with the caller's permissions",
-    "route53:GetHostedZone": "Cloud Map reads the namespace's private zone with the caller's permissions (and the "
-    "provider reads the public zone, recorded when one is set)",
     "route53:ListHostedZonesByName": "Cloud Map looks the namespace's zone up with the caller's permissions",
     "ec2:DescribeRegions": "Cloud Map checks the namespace's region with the caller's permissions",
     # Changes a recorded run did not make: a later settings change makes them.
@@ -224,10 +221,11 @@ def read_statements(scope: RoleScope) -> list[Statement]:
                   [f"arn:aws:cloudwatch::{scope.account}:dashboard/{name()}"]),
         statement("ReadTopic", ["sns:GetTopicAttributes", "sns:ListTagsForResource"], [arn("sns", name("*"))]),
         statement("ReadSubscriptions", ["sns:GetSubscriptionAttributes"], ["*"]),
-        statement("ReadDiscovery", ["servicediscovery:GetNamespace", "servicediscovery:GetOperation",
-                                    "servicediscovery:GetService"],
+        statement("ReadDiscovery", ["servicediscovery:GetNamespace", "servicediscovery:GetService"],
                   [arn("servicediscovery", "namespace/*"), arn("servicediscovery", "service/*")]),
-        statement("ReadDiscoveryTags", ["servicediscovery:ListTagsForResource"], ["*"]),
+        # Sources disagree on whether GetOperation takes a resource: `*` holds either way.
+        statement("ReadDiscoveryOperations", ["servicediscovery:GetOperation", "servicediscovery:ListTagsForResource"],
+                  ["*"]),
         statement("ReadScaling", ["application-autoscaling:DescribeScalableTargets",
                                   "application-autoscaling:DescribeScalingPolicies"], ["*"]),
         statement("ReadScalingTags", ["application-autoscaling:ListTagsForResource"],
@@ -312,14 +310,16 @@ def network_statements(scope: RoleScope) -> list[Statement]:
                    arn("elasticloadbalancing", f"listener/app/{name()}/*"),
                    arn("elasticloadbalancing", f"listener-rule/app/{name()}/*"),
                    arn("elasticloadbalancing", f"targetgroup/{name('*')}/*")]),
-        # Cloud Map: its ids are random; created with the workspace's tags, changed only when they carry them.
-        statement("CreateDiscovery", ["servicediscovery:CreatePrivateDnsNamespace", "servicediscovery:CreateService"],
-                  ["*"], scope.in_region, *scope.tagging),
-        statement("WorkspaceDiscovery", ["servicediscovery:DeleteNamespace", "servicediscovery:DeleteService",
-                                         "servicediscovery:UpdateService"], discovery, *scope.tagged),
-        *tag_statements(scope, "Discovery", "servicediscovery", discovery),
+        # Cloud Map: ids are random, the namespace's name is the same in every workspace, and tagging takes no
+        # resource (tags cannot hold it): held to the region (README, "What could not be narrowed").
+        statement("CreateNamespaces", ["servicediscovery:CreatePrivateDnsNamespace"], ["*"], scope.in_region),
+        statement("Discovery", ["servicediscovery:CreateService", "servicediscovery:DeleteNamespace",
+                                "servicediscovery:DeleteService", "servicediscovery:UpdateService"], discovery),
+        statement("TagDiscovery", ["servicediscovery:TagResource", "servicediscovery:UntagResource"], ["*"],
+                  scope.in_region),
         # Cloud Map creates and reads its namespace's private zone with the caller's permissions (AWS Cloud Map
         # API permissions reference): zones get random ids. It deletes the zone itself; no record is changed.
+        # (GetHostedZone is recorded too: the provider reads the public zone, when one is set.)
         statement("NamespaceZones", ["route53:CreateHostedZone", "route53:ListHostedZonesByName"], ["*"]),
         statement("ReadNamespaceZones", ["route53:GetHostedZone"], ["arn:aws:route53:::hostedzone/*"]),
     ]  # fmt: skip
@@ -362,10 +362,11 @@ def service_statements(scope: RoleScope) -> list[Statement]:
         statement("Scaling", ["application-autoscaling:DeleteScalingPolicy",
                               "application-autoscaling:DeregisterScalableTarget",
                               "application-autoscaling:PutScalingPolicy",
-                              "application-autoscaling:RegisterScalableTarget", "application-autoscaling:TagResource",
-                              "application-autoscaling:UntagResource"],
+                              "application-autoscaling:RegisterScalableTarget"],
                   [arn("application-autoscaling", "scalable-target/*")],
                   ("StringEquals", "application-autoscaling:service-namespace", ["ecs"])),
+        statement("TagScaling", ["application-autoscaling:TagResource", "application-autoscaling:UntagResource"],
+                  [arn("application-autoscaling", "scalable-target/*")]),
     ]  # fmt: skip
 
 
