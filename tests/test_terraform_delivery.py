@@ -36,8 +36,8 @@ from store2018.releases import read_release
 
 pytestmark = [pytest.mark.terraform, pytest.mark.xdist_group("delivery")]
 
-#: The main this change builds on (issue 14's last commit).
-UPGRADE_BASE = "a05c254a379e8de4144e73aaa6b5b6f2d690b367"
+#: The main this change builds on (issue 20's last commit).
+UPGRADE_BASE = "437c14983c8ec1057066b252d03cab9036b92ec2"
 # Resources whose replacement would cut traffic, lose data or move the network.
 MUST_STAY = (
     "aws_vpc", "aws_subnet", "aws_nat_gateway", "aws_eip", "aws_internet_gateway", "aws_lb", "aws_lb_listener",

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from conftest import SETTINGS
 
-from local.emulated import planned_resources
+from local.emulated import SYNTH_STACK_DIR, planned_resources, read_synthesis
+from security.iam_gate import Target, plan_refusals
 from store2018.rules import check_plan
 
 # One worker per group (`--dist loadgroup`): its tests share the session and module fixtures.
@@ -19,6 +20,14 @@ WORKSPACES = sorted(SETTINGS.environments)
 @pytest.mark.parametrize("workspace", WORKSPACES)
 def test_every_plan_passes_our_rules(plans: dict[str, dict[str, Any]], workspace: str) -> None:
     assert check_plan(plans[workspace], workspace=workspace, project=SETTINGS.project.name) == []
+
+
+@pytest.mark.parametrize("workspace", WORKSPACES)
+def test_every_plan_passes_the_gates_iam_rule(plans: dict[str, dict[str, Any]], workspace: str) -> None:
+    """The shipped settings name no repository: roles without boundaries, trusting ECS tasks and VPC Flow Logs."""
+    table = read_synthesis(SYNTH_STACK_DIR)["locals"]["environments"]
+    checked, refused = plan_refusals(plans[workspace], Target(workspace, SETTINGS.project.name, table))
+    assert refused == [] and checked >= 1 + 2 * len(SETTINGS.services)  # flow logs, execution and task roles
 
 
 @pytest.mark.parametrize("workspace", WORKSPACES)
