@@ -242,3 +242,31 @@ def test_the_linters_report_what_they_are_reviewed_for() -> None:
     assert ("cloudsplaining", "tagging_actions_without_constraints", "ec2:CreateTags") in cloudsplaining_findings(loose)
     unreviewed, _ = review(parliament_findings(loose))
     assert ("parliament", "RESOURCE_STAR", "s3:GetObject") in unreviewed
+
+
+def readme() -> str:
+    return (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+def test_the_readmes_list_of_actions_taking_no_resource_is_the_roles(documents: dict[str, dict[str, Any]]) -> None:
+    block = readme().split("<!-- BEGIN no-resource actions -->")[1].split("<!-- END no-resource actions -->")[0]
+    listed = set(re.findall(r"`([a-z0-9-]+:[A-Za-z]+)`", block))
+    held = {a for name, s in grants(documents) if "role" in name and s["Effect"] == "Allow" and s["Resource"] == ["*"]
+            for a in s["Action"] if not arn_formats(a)}  # fmt: skip
+    assert listed == held
+
+
+def test_the_readmes_counts_of_each_roles_actions_are_the_documents(documents: dict[str, dict[str, Any]]) -> None:
+    """Beyond the record is what UNRECORDED explains (the Terraform-level test checks that no entry is recorded)."""
+    from store2018.pipeline_policies import UNRECORDED
+
+    found = re.search(r"the plan role holds (\d+) actions, (\d+) beyond the record .*? the apply role (\d+), (\d+) "
+                      r"beyond", readme().replace("\n", " "))  # fmt: skip
+    assert found, "README, Least privilege from a record: the counts"
+    for workspace in WORKSPACES:
+        counts = []
+        for role in ("plan", "apply"):
+            granted = {a for s in statements(documents[f"{role} role of {workspace}"]) if s["Effect"] == "Allow"
+                       for a in s["Action"]}  # fmt: skip
+            counts += [len(granted), len(granted & set(UNRECORDED))]
+        assert counts == [int(n) for n in found.groups()], workspace

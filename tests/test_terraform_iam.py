@@ -279,10 +279,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         with ThreadPoolExecutor(len(WORKSPACES)) as pool:
             list(pool.map(destroy, WORKSPACES))
         timed("destroyed", started)
-        print(f"\nIAM upgrade and recorded runs: {', '.join(f'{k} {v:.0f} s' for k, v in seconds.items())}")
+        calls = read_record(folder / "calls.jsonl")
+        print(f"\nIAM upgrade and recorded runs: {', '.join(f'{k} {v:.0f} s' for k, v in seconds.items())}; "
+              f"{len(calls)} calls recorded")  # fmt: skip
         yield World(server, folder, given, previous, kept, retired, bootstrap_plans,
                     {ws: plan for ws, (plan, _) in upgraded.items()}, {ws: rc for ws, (_, rc) in upgraded.items()},
-                    roles, boundaries, keys, shared_left, read_record(folder / "calls.jsonl"), seconds)  # fmt: skip
+                    roles, boundaries, keys, shared_left, calls, seconds)  # fmt: skip
     finally:
         server.stop()
 
