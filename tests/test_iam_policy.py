@@ -13,6 +13,7 @@ from security.iam_policy import (
     IMPLICIT_DENY,
     Request,
     UnsupportedPolicy,
+    allowed_actions,
     arn_matches,
     condition_holds,
     evaluate,
@@ -129,6 +130,16 @@ def test_condition_operators(operator: str, values: list[str], context: dict[str
     assert evaluate(Request("kms:TagResource", KEY, context), [document]).allowed is expected
 
 
+def test_condition_key_names_match_case_blind_and_values_as_their_operator_says() -> None:
+    document = policy(allow("kms:Decrypt", KEY, Condition={"StringEquals": {"AWS:ResourceTag/Workspace": "prod"}}))
+    assert evaluate(Request("kms:Decrypt", KEY, {"aws:ResourceTag/Workspace": "prod"}), [document]).allowed
+    assert not evaluate(Request("kms:Decrypt", KEY, {"aws:ResourceTag/Workspace": "PROD"}), [document]).allowed
+
+
+def test_a_number_that_is_no_number_matches_nothing() -> None:
+    assert not condition_holds("NumericLessThan", "k", ["30"], {"k": "soon"})
+
+
 def test_every_condition_of_a_statement_must_hold() -> None:
     document = policy(allow("kms:CreateKey", Condition={
         "StringEquals": {"aws:RequestTag/Workspace": "staging", "aws:RequestedRegion": "us-west-2"},
@@ -145,11 +156,24 @@ def test_every_condition_of_a_statement_must_hold() -> None:
     [allow("s3:GetObject", Condition={"DateGreaterThan": {"aws:CurrentTime": "2026-01-01"}}),
      allow("s3:GetObject", "arn:aws:s3:::b/${aws:username}/*"),
      allow("s3:GetObject", Condition={"StringEquals": {"aws:PrincipalTag/x": "${aws:username}"}}),
-     {"Effect": "Allow", "Action": "s3:GetObject"}],
-    ids=["date operator", "policy variable in a resource", "policy variable in a condition", "no resource"],
+     {"Effect": "Allow", "Action": "s3:GetObject"},
+     {"Effect": "Allow", "Resource": "*"},
+     allow("s3:GetObject", Condition={"StringEquals": {"aws:ResourceTag/${aws:PrincipalTag/x}": "y"}}),
+     allow("s3:GetObject", Condition={"NullIfExists": {"aws:PrincipalTag/x": "true"}})],
+    ids=["date operator", "policy variable in a resource", "policy variable in a condition", "no resource",
+         "no action", "policy variable in a key", "Null with IfExists"],
 )  # fmt: skip
 def test_what_it_does_not_model_is_refused_not_guessed(statement: dict[str, Any]) -> None:
     with pytest.raises(UnsupportedPolicy):
         evaluate(
             Request("s3:GetObject", "arn:aws:s3:::b/alice/k", {"aws:PrincipalTag/x": "alice"}), [policy(statement)]
         )
+
+
+def test_an_allow_by_not_action_is_refused_where_actions_are_listed() -> None:
+    with pytest.raises(UnsupportedPolicy, match="NotAction"):
+        allowed_actions([policy({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})])
+    assert allowed_actions([policy(allow(["s3:GetObject", "kms:Decrypt"]), deny("iam:*"))]) == {
+        "s3:GetObject",
+        "kms:Decrypt",
+    }

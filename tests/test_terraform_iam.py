@@ -14,8 +14,9 @@ its own key, a public zone, a certificate, e-mail alarms, ECS Exec and access lo
 
 Then: the applied documents, read back from the emulator's IAM, refuse the issue's exploit through the
 evaluator; the gate's IAM rule passes the pipeline's plans and refuses a role that trusts another account;
-and each role is held against the record: it allows every action its runs called (the plan role: plans;
-the apply role: plans, applies and destroys), and nothing more than `UNRECORDED` explains.
+and each role is held against the record: it names every action its runs called (the plan role: plans;
+the apply role: plans, applies and destroys; by name: resources and conditions are checked for the state
+calls, and in the evaluator's scenarios), and nothing more than `UNRECORDED` explains.
 """
 
 from __future__ import annotations
@@ -447,7 +448,7 @@ def test_the_record_holds_every_phase_of_both_workspaces(world: World) -> None:
 
 
 @pytest.mark.parametrize("workspace", WORKSPACES)
-def test_each_role_allows_every_action_its_runs_called(world: World, workspace: str) -> None:
+def test_each_role_names_every_action_its_runs_called(world: World, workspace: str) -> None:
     found = runs(world)
     for role, kinds in (("plan", ("plan",)), ("apply", ("plan", "apply", "destroy"))):
         granted = allowed_actions(role_documents(world, role, workspace))

@@ -197,6 +197,7 @@ class GithubOidc(Construct):
                 state_key_arn=state_key_arn,
                 backend_region=backend.region,
                 boundary_arn=self.boundary_arns[workspace],
+                secret_key_arns=tuple(sorted({key for g in grants.values() for key in g.secret_key_arns})),
                 zone=None
                 if project.hosted_zone_id is None or zone_name is None
                 else HostedZone(project.hosted_zone_id, zone_name, environment.record_name(workspace, project.name)),

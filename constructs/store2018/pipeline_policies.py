@@ -138,6 +138,8 @@ class RoleScope:
     backend_region: str  # the state bucket's region, where S3 uses the state key
     boundary_arn: str  # the workspace's workload boundary
     zone: HostedZone | None = None
+    # The KMS keys the settings name for secrets, of every workspace: the users', never managed by the stack.
+    secret_key_arns: tuple[str, ...] = ()
 
     def name(self, *parts: str) -> str:
         return resource_name(self.workspace, self.project, *parts)
@@ -431,7 +433,8 @@ def role_statements(scope: RoleScope) -> list[Statement]:
 def guard_statements(scope: RoleScope) -> list[Statement]:
     """Explicit denials the apply roles always carry, whatever else allows: no boundary is removed; no
     boundary and none of the pipeline's own policies or roles change; the state key is never disabled or
-    deleted; no key is created or re-policied past KMS's lockout check; no key is deleted in under 30 days."""
+    deleted; no key is created or re-policied past KMS's lockout check; no key is deleted in under 30 days;
+    the keys the settings name for secrets, any workspace's, are not touched at all."""
     policies = f"arn:aws:iam::{scope.account}:policy/"
     return [
         statement("KeepBoundaries", ["iam:DeleteRolePermissionsBoundary"], ["*"], effect="Deny"),
@@ -449,6 +452,10 @@ def guard_statements(scope: RoleScope) -> list[Statement]:
         statement("KeyDeletionWaits", ["kms:ScheduleKeyDeletion"], ["*"],
                   ("NumericLessThan", "kms:ScheduleKeyDeletionPendingWindowInDays", [str(KEY_DELETION_WINDOW_DAYS)]),
                   effect="Deny"),
+        # The secrets' keys carry none of the stack's tags: without this, the statement that tags a new key
+        # would let a role tag one (another workspace's) into its workspace, then administer it.
+        *([statement("SecretKeysUntouched", ["kms:*"], scope.secret_key_arns, effect="Deny")]
+          if scope.secret_key_arns else []),
     ]  # fmt: skip
 
 
