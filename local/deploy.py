@@ -160,9 +160,12 @@ def running_emulator() -> tuple[EmulatorEndpoint, int] | None:
     if not EMULATOR_RECORD.exists():
         return None
     record = json.loads(EMULATOR_RECORD.read_text())
-    if not EMULATOR_CREDENTIALS.exists() or not emulator_answers(record["url"]):
+    if not EMULATOR_CREDENTIALS.exists():
         return None
-    return EmulatorEndpoint(record["url"], Credentials.read(EMULATOR_CREDENTIALS)), int(record["pid"])
+    credentials = Credentials.read(EMULATOR_CREDENTIALS)
+    if not emulator_answers(record["url"], credentials):  # stopped, or another process on its port
+        return None
+    return EmulatorEndpoint(record["url"], credentials), int(record["pid"])
 
 
 def start_emulator(idle_minutes: float) -> EmulatorEndpoint:

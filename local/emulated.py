@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hmac
 import json
 import os
 import secrets
@@ -33,6 +34,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from local.emulator import READY_PATH, ready_proof
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNTH_STACK_DIR = ROOT / "terraform" / "stacks" / "store2018"
@@ -113,13 +116,6 @@ def missing_tools() -> str | None:
     if not MOTO_SERVER.exists():
         return f"{MOTO_SERVER} is missing (run `make setup`)"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def endpoint_of(resource_type: str) -> str | None:
@@ -259,13 +255,15 @@ class MotoServer(EmulatorEndpoint):
         detached: bool = False,
         record: Path | None = None,
     ) -> None:
-        self.port = free_port()
-        super().__init__(f"https://127.0.0.1:{self.port}", Credentials.new())
         self.credentials_file = log_path.parent / "emulator-credentials.json"
-        self.credentials.write(self.credentials_file)
+        credentials = Credentials.new()
+        credentials.write(self.credentials_file)
+        port_file = log_path.parent / "emulator-port"
+        port_file.unlink(missing_ok=True)  # the emulator writes a new one, or refuses
         self._log = log_path.open("a")
+        # --port 0: the emulator binds a port of the system's choosing and says which once it listens.
         self._process = subprocess.Popen(
-            [str(VENV_PYTHON), str(EMULATOR), "--port", str(self.port), "--credentials-file",
+            [str(VENV_PYTHON), str(EMULATOR), "--port", "0", "--port-file", str(port_file), "--credentials-file",
              str(self.credentials_file), "--idle-minutes", str(idle_minutes), "--max-minutes", str(max_minutes),
              *(["--record", str(record)] if record else [])],
             stdout=self._log,
@@ -274,11 +272,15 @@ class MotoServer(EmulatorEndpoint):
             start_new_session=detached,  # a detached emulator outlives the command that started it
         )  # fmt: skip
         self.pid = self._process.pid
-        self._wait_until_up(log_path)
+        self.port = self._wait_until_up(log_path, port_file, credentials)
+        super().__init__(f"https://127.0.0.1:{self.port}", credentials)
 
-    def _wait_until_up(self, log_path: Path) -> None:
+    def _wait_until_up(self, log_path: Path, port_file: Path, credentials: Credentials) -> int:
         deadline = time.monotonic() + 60
-        while not emulator_answers(self.url):
+        while True:
+            written = port_file.read_text() if port_file.exists() else ""
+            if written.endswith("\n") and emulator_answers(f"https://127.0.0.1:{int(written)}", credentials):
+                return int(written)
             if self._process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"the emulator did not start; see {log_path}")
@@ -293,13 +295,17 @@ class MotoServer(EmulatorEndpoint):
         self._log.close()
 
 
-def emulator_answers(url: str) -> bool:
-    """The emulator's readiness check (the one path it answers without its key)."""
+def emulator_answers(url: str, credentials: Credentials) -> bool:
+    """Whether the run's own emulator answers at `url`: its readiness check must answer a fresh nonce
+    with the HMAC only the holder of `credentials`' secret key can make (local/emulator.py). Another
+    process on the port (the emulator stopped on idle; someone bound it) is told nothing of the run."""
+    nonce = secrets.token_hex(16)
     try:
-        with loopback_opener().open(f"{url}/_emulator/ready", timeout=2):
-            return True
+        with loopback_opener().open(f"{url}{READY_PATH}?nonce={nonce}", timeout=2) as answer:
+            said = answer.read(200).decode(errors="replace").strip()
     except OSError:
         return False
+    return hmac.compare_digest(said, ready_proof(credentials.secret_access_key, nonce))
 
 
 @dataclass

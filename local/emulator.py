@@ -2,14 +2,21 @@
 """The local AWS emulator: moto on 127.0.0.1, with the gaps the Store2018 stack meets filled in,
 answering only its own run, stopping itself after a period without requests (and after a hard cap).
 
-    python local/emulator.py --port 4566 --credentials-file FILE [--idle-minutes 30] [--max-minutes 240]
-                             [--record FILE]
+    python local/emulator.py --credentials-file FILE [--port 0] [--port-file FILE] [--idle-minutes 30]
+                             [--max-minutes 240] [--record FILE]
 
 Sealed (`Sealed`): every request must be signed (SigV4) with the access key id in FILE, a random
 key made per run and kept mode 0600 (local/emulated.py writes it); anything else gets 403.
-moto's control endpoints (/moto-api/: reset, config, data) are refused; the readiness check is
-`GET /_emulator/ready`, answered here without touching moto. moto's Docker-backed services
-(Batch, Lambda) are switched off.
+moto's control endpoints (/moto-api/: reset, config, data) are refused. The readiness check,
+`GET /_emulator/ready?nonce=N`, answers HMAC-SHA256(the run's secret key, N) (`ready_proof`): a
+client that checks it knows the run's own emulator answers before it sends a key id or a state.
+With `--port 0` the emulator binds a port of the system's choosing itself and writes it to
+`--port-file` (0600) once it listens: no other process can take the port between a choice and a
+bind. moto's Docker-backed services (Batch, Lambda) are switched off.
+
+What this does not give: moto checks no signatures, so another local user who learns the key id
+(from a request it cannot see, or the 0600 files it cannot read) could be served; the key id is
+the door, the HMAC proves only who answers.
 
 `--record FILE`: every signed request is written to FILE as a JSON line, with the service (SigV4's
 signing name), the API operation (and for S3 the bucket's or object's ARN), the HTTP status and the
@@ -26,9 +33,11 @@ from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import hmac
 import io
 import json
+import os
 import re
 import threading
 import time
@@ -39,6 +48,7 @@ from typing import Any
 
 LOOPBACK = "127.0.0.1"
 READY_PATH = "/_emulator/ready"
+NONCE = re.compile(r"[0-9a-f]{16,64}")
 CONTROL_PREFIX = "/moto-api"
 # `Authorization: AWS4-HMAC-SHA256 Credential=<key id>/<date>/<region>/<service>/aws4_request, ...`,
 # or the same credential in a presigned URL's X-Amz-Credential.
@@ -52,14 +62,22 @@ RPC_V2_PATH = re.compile(r"^/service/[^/]+/operation/([A-Za-z0-9]+)$")
 WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
 
+def ready_proof(secret_access_key: str, nonce: str) -> str:
+    """What the readiness check answers for `nonce`: only a holder of the run's secret key can say it."""
+    return hmac.new(secret_access_key.encode(), f"{READY_PATH}?{nonce}".encode(), hashlib.sha256).hexdigest()
+
+
 class Sealed:
     """WSGI middleware in front of moto: answers the readiness check, refuses moto's control
     endpoints, and passes on only requests whose SigV4 credential names this run's access key id.
     moto checks no signatures itself (5.2.5), so this check is the emulator's only door."""
 
-    def __init__(self, app: WSGIApp, access_key_id: str, record: CallRecord | None = None) -> None:
+    def __init__(
+        self, app: WSGIApp, access_key_id: str, secret_access_key: str, record: CallRecord | None = None
+    ) -> None:
         self.app = app
         self.access_key_id = access_key_id
+        self.secret_access_key = secret_access_key
         self.record = record
 
     @staticmethod
@@ -78,7 +96,10 @@ class Sealed:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == READY_PATH and environ.get("REQUEST_METHOD") == "GET":
-            return self.answer(start_response, "200 OK", "ready")
+            nonce = urllib.parse.parse_qs(str(environ.get("QUERY_STRING", ""))).get("nonce", [""])[0]
+            if not NONCE.fullmatch(nonce):
+                return self.answer(start_response, "400 Bad Request", "ask with ?nonce=<16 to 64 hex digits>")
+            return self.answer(start_response, "200 OK", ready_proof(self.secret_access_key, nonce))
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             return self.answer(start_response, "403 Forbidden", "moto's control endpoints are closed here")
         key = self.credential(environ)
@@ -391,7 +412,10 @@ def _route53_zone_ids() -> None:
     _patch(HostedZoneIdentifier, "generate", z_prefixed)
 
 
-def serve(port: int, access_key_id: str, idle_seconds: float, max_seconds: float, record: Path | None = None) -> None:
+def serve(
+    port: int, credentials: dict[str, str], idle_seconds: float, max_seconds: float, *, port_file: Path | None = None,
+    record: Path | None = None,
+) -> None:  # fmt: skip
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
@@ -402,14 +426,20 @@ def serve(port: int, access_key_id: str, idle_seconds: float, max_seconds: float
         last_request[0] = time.monotonic()  # only signed requests keep the emulator alive
         return moto_app(environ, start_response)
 
-    tracked = Sealed(served, access_key_id, CallRecord(record) if record else None)
+    tracked = Sealed(served, credentials["access_key_id"], credentials["secret_access_key"],
+                     CallRecord(record) if record else None)  # fmt: skip
 
     # HTTPS with a throw-away self-signed certificate: the state bucket's policy refuses requests
     # without TLS (aws:SecureTransport), and moto enforces bucket policies. Clients skip verification.
     server = make_server(
         LOOPBACK, port, tracked, threaded=True, request_handler=MotoRequestHandler, ssl_context="adhoc"
     )
+    port = server.server_port  # the system's choice with --port 0: bound here, never free in between
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    if port_file is not None:
+        descriptor = os.open(port_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # a new file, never another's
+        with os.fdopen(descriptor, "w") as out:
+            out.write(f"{port}\n")
     print(f"emulator: listening on https://{LOOPBACK}:{port}; stops after {idle_seconds:.0f} s idle "
           f"or {max_seconds:.0f} s in all", flush=True)  # fmt: skip
     started = time.monotonic()
@@ -430,16 +460,18 @@ def serve(port: int, access_key_id: str, idle_seconds: float, max_seconds: float
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--credentials-file", type=Path, required=True, help="JSON with this run's access_key_id")
+    parser.add_argument("--port", type=int, default=0, help="0 (the default): a free port, bound here")
+    parser.add_argument("--port-file", type=Path, help="a new file to write the bound port to, once listening")
+    parser.add_argument("--credentials-file", type=Path, required=True, help="JSON with this run's key (0600)")
     parser.add_argument("--idle-minutes", type=float, default=30)
     parser.add_argument("--max-minutes", type=float, default=240)
     parser.add_argument("--record", type=Path, help="write every signed request's operation to this file")
     args = parser.parse_args()
-    access_key_id = json.loads(args.credentials_file.read_text())["access_key_id"]
+    credentials = json.loads(args.credentials_file.read_text())
     no_docker()
     install_shims()
-    serve(args.port, access_key_id, args.idle_minutes * 60, args.max_minutes * 60, args.record)
+    serve(args.port, credentials, args.idle_minutes * 60, args.max_minutes * 60, port_file=args.port_file,
+          record=args.record)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -9,25 +9,31 @@
 
 from __future__ import annotations
 
+import http.server
 import io
 import json
 import os
 import re
 import stat
+import subprocess
+import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import botocore.exceptions
 import pytest
 from conftest import SETTINGS
 
+import local.deploy
 from local.deploy import lifted_protection_override
 from local.emulated import (
     EMULATED_SERVICES,
+    EMULATOR,
     OVERRIDE_SUFFIX,
     SYNTH_STACK_DIR,
     Credentials,
@@ -35,13 +41,14 @@ from local.emulated import (
     TerraformWorkdir,
     WorkdirBusy,
     dead_proxy,
+    emulator_answers,
     endpoint_of,
     loopback_opener,
     planned_resources,
     read_synthesis,
     sealed_environment,
 )
-from local.emulator import CallRecord, Sealed, operation_of
+from local.emulator import CallRecord, Sealed, operation_of, ready_proof
 
 STACKS = sorted(p for p in SYNTH_STACK_DIR.parent.iterdir() if (p / "cdk.tf.json").exists())
 
@@ -61,7 +68,7 @@ def status_of(url: str, method: str = "GET", headers: dict[str, str] | None = No
 
 def sealed_answer(environ: dict[str, Any]) -> str:
     seen: list[str] = []
-    app = Sealed(lambda env, start: (start("200 OK", []), [b"moto"])[1], "LOCALKEY")
+    app = Sealed(lambda env, start: (start("200 OK", []), [b"moto"])[1], "LOCALKEY", "local-secret")
     body = b"".join(app(environ, lambda status, headers: seen.append(status)))
     return f"{seen[0]} {body.decode().strip()}"
 
@@ -109,7 +116,12 @@ def sealed_answer(environ: dict[str, Any]) -> str:
             },
             "403",
         ),
-        ({"PATH_INFO": "/_emulator/ready", "REQUEST_METHOD": "GET"}, "200 OK ready"),
+        (
+            {"PATH_INFO": "/_emulator/ready", "REQUEST_METHOD": "GET", "QUERY_STRING": "nonce=" + "ab" * 16},
+            "200 OK " + ready_proof("local-secret", "ab" * 16),
+        ),
+        ({"PATH_INFO": "/_emulator/ready", "REQUEST_METHOD": "GET"}, "400"),
+        ({"PATH_INFO": "/_emulator/ready", "REQUEST_METHOD": "GET", "QUERY_STRING": "nonce=x"}, "400"),
     ],
 )
 def test_the_middleware_passes_only_this_runs_key(environ: dict[str, Any], expected: str) -> None:
@@ -177,7 +189,69 @@ def test_the_emulator_refuses_requests_without_its_key(moto: MotoServer) -> None
                          ("/moto-api/", "GET")]:  # fmt: skip
         signed = {"Authorization": f"AWS4-HMAC-SHA256 Credential={moto.credentials.access_key_id}/x/y/z/aws4_request"}
         assert status_of(f"{moto.url}{path}", method, signed)[0] == 403, path
-    assert status_of(f"{moto.url}/_emulator/ready") == (200, "ready\n")
+    nonce = "0f" * 16
+    assert status_of(f"{moto.url}/_emulator/ready?nonce={nonce}") == (
+        200, ready_proof(moto.credentials.secret_access_key, nonce) + "\n"
+    )  # fmt: skip
+    assert emulator_answers(moto.url, moto.credentials)
+    assert not emulator_answers(moto.url, Credentials(moto.credentials.access_key_id, "another-secret"))
+    assert stat.S_IMODE(os.stat(moto.credentials_file.parent / "emulator-port").st_mode) == 0o600
+    assert (moto.credentials_file.parent / "emulator-port").read_text() == f"{moto.port}\n"
+
+
+class Impostor(http.server.BaseHTTPRequestHandler):
+    """Another local user's server on the emulator's old port: answers every readiness check, keeps what it hears."""
+
+    heard: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.heard.append(self.path)
+        body = b"ready\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_second_process_on_the_emulators_port_is_not_taken_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The local deploy's emulator stopped on idle; another process now answers on its recorded port (plain
+    HTTP here, as any user can serve). The readiness check learns nothing from it, so the driver sends it
+    nothing: no key id, no state."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), Impostor)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        credentials = Credentials.new()
+        assert not emulator_answers(url, credentials)
+        (tmp_path / "emulator.json").write_text(json.dumps({"url": url, "pid": 1}))
+        credentials.write(tmp_path / "emulator-credentials.json")
+        monkeypatch.setattr(local.deploy, "EMULATOR_RECORD", tmp_path / "emulator.json")
+        monkeypatch.setattr(local.deploy, "EMULATOR_CREDENTIALS", tmp_path / "emulator-credentials.json")
+        assert local.deploy.running_emulator() is None
+        assert Impostor.heard and all(path.startswith("/_emulator/ready?nonce=") for path in Impostor.heard)
+        assert not any(credentials.access_key_id in path or credentials.secret_access_key in path
+                       for path in Impostor.heard)  # fmt: skip
+    finally:
+        server.shutdown()
+
+
+def test_the_emulator_refuses_a_port_file_that_exists(tmp_path: Path) -> None:
+    """The port file is created new (O_EXCL): a file planted in its place is never written through."""
+    credentials = Credentials.new()
+    credentials.write(tmp_path / "credentials.json")
+    (tmp_path / "port").write_text("planted\n")
+    done = subprocess.run(
+        [sys.executable, str(EMULATOR), "--credentials-file", str(tmp_path / "credentials.json"), "--port-file",
+         str(tmp_path / "port"), "--max-minutes", "0.05"],
+        capture_output=True, text=True, timeout=60, env=sealed_environment(),
+    )  # fmt: skip
+    assert done.returncode != 0 and "FileExistsError" in done.stderr
+    assert (tmp_path / "port").read_text() == "planted\n"
 
 
 @pytest.fixture(scope="module")
@@ -360,7 +434,7 @@ def test_a_query_requests_form_body_is_read_for_its_action_and_put_back() -> Non
 
 def test_the_front_records_signed_calls_with_their_phase_and_status(tmp_path: Path) -> None:
     record = CallRecord(tmp_path / "calls.jsonl")
-    app = Sealed(lambda env, start: (start("404 Not Found", []), [b""])[1], "LOCALKEY", record)
+    app = Sealed(lambda env, start: (start("404 Not Found", []), [b""])[1], "LOCALKEY", "local-secret", record)
     environ = signed("kms", HTTP_X_AMZ_TARGET="TrentService.DescribeKey",
                      HTTP_USER_AGENT="APN/1.0 HashiCorp/1.0 Terraform/1.11.4 store2018-phase/plan")  # fmt: skip
     list(app(environ, lambda status, headers: None))
