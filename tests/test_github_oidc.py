@@ -23,9 +23,9 @@ from conftest import SETTINGS, bootstrap, settings_with, synth
 from iam_documents import PROD_PARAMETER, PROD_SECRET_KEY, STAGING_PARAMETER, exploit_settings
 
 from local.emulated import ROOT
-from security.iam_policy import Request, evaluate
+from security.iam_policy import Request, evaluate, from_terraform
 from store2018.github_oidc import APPLY_SESSION_SECONDS, GITHUB_OIDC_HOST
-from store2018.settings import ConfigError, ProjectSettings
+from store2018.settings import ConfigError, GitHubSubject, ProjectSettings
 
 REPOSITORY = "octo-org/store2018"
 DATA = ROOT / "tests" / "data"
@@ -43,7 +43,7 @@ READ_ACTION = re.compile(r"[a-z0-9-]+:(Describe|Get|List)[A-Za-z]*\*?|sts:GetCal
 DATA_READS = ("ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "secretsmanager:GetSecretValue",
               "s3:GetObject", "kms:Decrypt", "logs:GetLogEvents", "logs:FilterLogEvents", "ec2:GetPasswordData",
               "ecr:GetAuthorizationToken")  # fmt: skip
-STATE_SIDS = {"StateBucket", "ReadState", "WriteState", "StateLock", "StateKey"}
+STATE_SIDS = {"StateBucket", "ReadState", "WriteState", "StateLock", "SeeStateLock", "StateKey"}
 
 
 @pytest.fixture(scope="module")
@@ -165,38 +165,102 @@ def test_an_existing_provider_is_trusted_not_created(existing: dict[str, Any]) -
 # The roles' trust.
 
 
-@pytest.mark.parametrize("workspace", WORKSPACES)
-def test_the_plan_role_trusts_pull_requests_main_and_its_environment(created: dict[str, Any], workspace: str) -> None:
+def workflow_subject(context: str, workflow: str, ref: str, repository: str = REPOSITORY) -> str:
+    """A token's `sub` with the repository's customised subject (claim keys repo, context, job_workflow_ref)."""
+    return f"repo:{repository}:{context}:job_workflow_ref:{repository}/.github/workflows/{workflow}@{ref}"
+
+
+DRIFT_ON_MAIN = workflow_subject("ref:refs/heads/main", "drift.yml", "refs/heads/main")
+DEPLOY_ON_MAIN = workflow_subject("ref:refs/heads/main", "deploy.yml", "refs/heads/main")
+PULL_REQUEST = workflow_subject("pull_request", "pull-request.yml", "refs/pull/*/merge")
+
+
+def test_the_plan_roles_trust_drift_on_main_and_staging_pull_requests_prod_the_deploy_review(
+    created: dict[str, Any],
+) -> None:
     (address,) = created["resource"]["aws_iam_openid_connect_provider"]
-    assert statements(created, f"plan_{workspace}_trust") == [{
-        "sid": "GitHubActions",
-        "effect": "Allow",
-        "actions": ["sts:AssumeRoleWithWebIdentity"],
-        "principals": [{"type": "Federated", "identifiers": [f"${{aws_iam_openid_connect_provider.{address}.arn}}"]}],
-        "condition": [
-            {"test": "StringEquals", "variable": "token.actions.githubusercontent.com:aud",
-             "values": ["sts.amazonaws.com"]},
-            {"test": "StringEquals", "variable": "token.actions.githubusercontent.com:sub",
-             "values": [f"repo:{REPOSITORY}:pull_request", f"repo:{REPOSITORY}:ref:refs/heads/main",
-                        f"repo:{REPOSITORY}:environment:{workspace}"]},
-        ],
-    }]  # fmt: skip
-    role = named(created, "resource", "aws_iam_role", f"plan_{workspace}_role")
-    assert role["name"] == f"store2018-github-plan-{workspace}"
-    assert "max_session_duration" not in role  # IAM's default hour: a plan is short
+    expected = {"staging": [DRIFT_ON_MAIN, PULL_REQUEST], "prod": [DRIFT_ON_MAIN, DEPLOY_ON_MAIN]}
+    for workspace in WORKSPACES:
+        assert statements(created, f"plan_{workspace}_trust") == [{
+            "sid": "GitHubActions",
+            "effect": "Allow",
+            "actions": ["sts:AssumeRoleWithWebIdentity"],
+            "principals": [{"type": "Federated",
+                            "identifiers": [f"${{aws_iam_openid_connect_provider.{address}.arn}}"]}],
+            "condition": [
+                {"test": "StringEquals", "variable": "token.actions.githubusercontent.com:aud",
+                 "values": ["sts.amazonaws.com"]},
+                {"test": "StringLike", "variable": "token.actions.githubusercontent.com:sub",
+                 "values": expected[workspace]},
+            ],
+        }]  # fmt: skip
+        role = named(created, "resource", "aws_iam_role", f"plan_{workspace}_role")
+        assert role["name"] == f"store2018-github-plan-{workspace}"
+        assert "max_session_duration" not in role  # IAM's default hour: a plan is short
 
 
 @pytest.mark.parametrize("workspace", WORKSPACES)
-def test_the_apply_role_trusts_only_its_environment(created: dict[str, Any], workspace: str) -> None:
+def test_the_apply_role_trusts_only_the_deploy_workflow_on_main_in_its_environment(
+    created: dict[str, Any], workspace: str
+) -> None:
     (trust,) = statements(created, f"apply_{workspace}_trust")
     assert trust["actions"] == ["sts:AssumeRoleWithWebIdentity"]
     assert conditions(trust) == {
         ("StringEquals", f"{GITHUB_OIDC_HOST}:aud"): ["sts.amazonaws.com"],
-        ("StringEquals", f"{GITHUB_OIDC_HOST}:sub"): [f"repo:{REPOSITORY}:environment:{workspace}"],
+        ("StringLike", f"{GITHUB_OIDC_HOST}:sub"): [
+            workflow_subject(f"environment:{workspace}", "deploy.yml", "refs/heads/main")
+        ],
     }
     role = named(created, "resource", "aws_iam_role", f"apply_{workspace}_role")
     assert role["name"] == f"store2018-github-apply-{workspace}"
     assert role["max_session_duration"] == APPLY_SESSION_SECONDS == 7200  # steady-state waits outlast an hour
+
+
+def assumes(template: dict[str, Any], role: str, sub: str) -> bool:
+    """Whether a GitHub token with this `sub` (and the STS audience) may assume the role, by its trust
+    policy's conditions (the principal, GitHub's provider, aside: the evaluator does not model principals)."""
+    trust = [{**{k: v for k, v in s.items() if k != "principals"}, "resources": ["*"]}
+             for s in statements(template, f"{role}_trust")]  # fmt: skip
+    context = {f"{GITHUB_OIDC_HOST}:sub": [sub], f"{GITHUB_OIDC_HOST}:aud": ["sts.amazonaws.com"]}
+    return evaluate(Request("sts:AssumeRoleWithWebIdentity", "*", context), [from_terraform(trust)]).allowed
+
+
+def test_only_the_deploy_workflow_on_main_in_its_environment_gets_an_apply_role(created: dict[str, Any]) -> None:
+    """A workflow of any branch that names `environment: staging` (GitHub creates the environment unprotected
+    if need be), or another workflow file on main in it, or a pull request, is refused."""
+    deploy = workflow_subject("environment:staging", "deploy.yml", "refs/heads/main")
+    assert assumes(created, "apply_staging", deploy)
+    for sub in (
+        workflow_subject("environment:staging", "deploy.yml", "refs/heads/attacker"),
+        workflow_subject("environment:staging", "evil.yml", "refs/heads/main"),
+        workflow_subject("environment:staging", "deploy.yml", "refs/pull/7/merge"),
+        workflow_subject("environment:prod", "deploy.yml", "refs/heads/main"),
+        workflow_subject("environment:staging", "deploy.yml", "refs/heads/main", "octo-org/fork"),
+        f"repo:{REPOSITORY}:environment:staging",  # GitHub's default subject: any workflow, any branch
+        workflow_subject("pull_request", "pull-request.yml", "refs/pull/7/merge"),
+    ):
+        assert not assumes(created, "apply_staging", sub), sub
+    assert not assumes(created, "apply_prod", deploy)
+
+
+def test_pull_requests_get_stagings_plan_role_only(created: dict[str, Any]) -> None:
+    pull_request = workflow_subject("pull_request", "pull-request.yml", "refs/pull/7/merge")
+    assert assumes(created, "plan_staging", pull_request)
+    assert not assumes(created, "plan_prod", pull_request)
+    assert not assumes(created, "plan_staging", workflow_subject("pull_request", "deploy.yml", "refs/pull/7/merge"))
+    assert assumes(created, "plan_prod", DEPLOY_ON_MAIN) and not assumes(created, "plan_staging", DEPLOY_ON_MAIN)
+    assert assumes(created, "plan_prod", DRIFT_ON_MAIN) and assumes(created, "plan_staging", DRIFT_ON_MAIN)
+
+
+def test_the_subject_switch_trusts_both_formats_then_the_workflow_alone() -> None:
+    """Step 1 (BOTH) keeps today's tokens working while the repository's setting is switched; step 3 (WORKFLOW)
+    drops GitHub's default format. DEFAULT is what earlier versions trusted."""
+    default = f"repo:{REPOSITORY}:environment:prod"
+    deploy = workflow_subject("environment:prod", "deploy.yml", "refs/heads/main")
+    for subject, trusted in ((GitHubSubject.DEFAULT, {default}), (GitHubSubject.BOTH, {default, deploy}),
+                             (GitHubSubject.WORKFLOW, {deploy})):  # fmt: skip
+        template = bootstrap(settings_with(github_repository=REPOSITORY, github_oidc_subject=subject))
+        assert {sub for sub in (default, deploy) if assumes(template, "apply_prod", sub)} == trusted, subject
 
 
 def test_outputs_name_every_workspaces_roles(created: dict[str, Any]) -> None:
@@ -223,13 +287,17 @@ def test_the_plan_role_reads_and_never_writes_outside_the_state_lock(created: di
 
 
 @pytest.mark.parametrize("workspace", WORKSPACES)
-def test_the_plan_role_reads_its_state_and_holds_its_lock(created: dict[str, Any], workspace: str) -> None:
+def test_the_plan_role_reads_its_state_and_sees_its_lock_without_taking_it(
+    created: dict[str, Any], workspace: str
+) -> None:
     state = f"{STATE_BUCKET}/env:/{workspace}/store2018/terraform.tfstate"
     found = permissions(created, "plan", workspace)
     assert found["ReadState"]["actions"] == ["s3:GetObject"] and found["ReadState"]["resources"] == [state]
     assert "WriteState" not in found
-    assert found["StateLock"]["resources"] == [f"{state}.tflock"]  # use_lockfile: plan writes the lock file
-    assert sorted(found["StateLock"]["actions"]) == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    # Plans run with -lock=false; a drift check reads the lock file to tell an apply in progress.
+    assert "StateLock" not in found
+    assert found["SeeStateLock"]["resources"] == [f"{state}.tflock"]
+    assert found["SeeStateLock"]["actions"] == ["s3:GetObject"]
     assert found["StateBucket"]["resources"] == [STATE_BUCKET]
     assert [a for a in found["StateBucket"]["actions"] if not READ_ACTION.fullmatch(a) and a != "s3:ListBucket"] == []
     assert found["StateKey"]["resources"] == [STATE_KEY]
@@ -787,9 +855,10 @@ def test_stagings_plan_role_reads_neither_prods_state_nor_its_lock(exploitable: 
     role = iam_documents.role_documents(exploitable, "plan", "staging")
     own, prods = f"{bucket}/env:/staging/store2018/terraform.tfstate", f"{bucket}/env:/prod/store2018/terraform.tfstate"
     assert evaluate(request("s3:GetObject", own), role).allowed
-    assert evaluate(request("s3:PutObject", f"{own}.tflock"), role).allowed
+    assert evaluate(request("s3:GetObject", f"{own}.tflock"), role).allowed
     for action, resource in (("s3:GetObject", prods), ("s3:PutObject", f"{prods}.tflock"),
-                             ("s3:DeleteObject", f"{prods}.tflock"), ("s3:PutObject", own)):  # fmt: skip
+                             ("s3:DeleteObject", f"{prods}.tflock"), ("s3:PutObject", own),
+                             ("s3:PutObject", f"{own}.tflock"), ("s3:DeleteObject", f"{own}.tflock")):  # fmt: skip
         assert not evaluate(request(action, resource), role).allowed, (action, resource)
 
 

@@ -253,8 +253,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 workdir.env.update(phase(f"apply-{workspace}"))
                 plans.apply(workdir, workspace, saved_dir, stack_dir=stack)
                 workdir.env.update(phase(f"plan-{workspace}"))
-                replan = workdir.run("plan", "-input=false", "-detailed-exitcode", workspace=workspace, check=False,
-                                     timeout=900)  # fmt: skip
+                replan = workdir.run("plan", "-input=false", "-lock=false", "-detailed-exitcode", workspace=workspace,
+                                     check=False, timeout=900)  # fmt: skip
                 return planned, replan.returncode
 
         with ThreadPoolExecutor(len(WORKSPACES)) as pool:

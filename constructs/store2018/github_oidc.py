@@ -6,10 +6,11 @@ When `ProjectSettings.github_repository` is set, the bootstrap creates (README, 
   `github_oidc_provider_arn` names the account's existing one (an account holds one provider per URL);
 - per workspace of the environments table: a workload boundary (`<project>-workload-boundary-<workspace>`)
   that every role of that workspace's main stack carries (`workload_boundary_arn`), granting only that
-  workspace's logs, keys, secrets and images; a plan role (`<project>-github-plan-<workspace>`: pull
-  requests, `main` and the workspace's GitHub environment may assume it; it reads what a refresh reads and
-  holds the state lock); and an apply role (`<project>-github-apply-<workspace>`: only jobs of the
-  workspace's GitHub environment; it writes what the main stack manages, and may create and change roles
+  workspace's logs, keys, secrets and images; a plan role (`<project>-github-plan-<workspace>`: the drift
+  workflow on `main`, and staging's also pull requests, prod's also the deploy workflow's review on `main`
+  (`plan_subjects`); it reads what a refresh reads and sees the state lock without taking it); and an apply
+  role (`<project>-github-apply-<workspace>`: only the deploy workflow on `main`, in the workspace's GitHub
+  environment (`apply_subjects`); it writes what the main stack manages, and may create and change roles
   only with that workspace's boundary, so whatever policy it writes, a workload role can do no more);
 - while `shared_workload_boundary` is set, the one boundary of earlier versions (`<project>-workload-boundary`),
   unchanged, so that a deployment can move its roles to their workspace's boundary (README, "Upgrading").
@@ -42,11 +43,13 @@ from store2018.pipeline_policies import (
     RoleScope,
     Statement,
     WorkloadGrants,
+    apply_subjects,
     boundary_name,
     boundary_statements,
     guard_statements,
     key_statements,
     network_statements,
+    plan_subjects,
     read_statements,
     role_statements,
     service_statements,
@@ -83,17 +86,6 @@ def plan_role_name(settings: Settings, workspace: str) -> str:
 
 def apply_role_name(settings: Settings, workspace: str) -> str:
     return f"{settings.project.name}-github-apply-{workspace}"
-
-
-def plan_subjects(repository: str, workspace: str) -> list[str]:
-    """Whose tokens the plan role takes: pull requests, the main branch, the workspace's environment."""
-    return [f"repo:{repository}:pull_request", f"repo:{repository}:ref:refs/heads/main",
-            f"repo:{repository}:environment:{workspace}"]  # fmt: skip
-
-
-def apply_subjects(repository: str, workspace: str) -> list[str]:
-    """Only jobs of the workspace's GitHub environment (its protection rules: reviewers, branches)."""
-    return [f"repo:{repository}:environment:{workspace}"]
 
 
 def workload_grants(settings: Settings, workspace: str) -> WorkloadGrants:
@@ -206,8 +198,8 @@ class GithubOidc(Construct):
             self.plan_role_arns[workspace] = self._role(
                 f"plan_{workspace}",
                 name=plan_role_name(settings, workspace),
-                description=f"GitHub Actions of {repository}: plan the {workspace} workspace (read only, state lock)",
-                subjects=plan_subjects(repository, workspace),
+                description=f"GitHub Actions of {repository}: plan the {workspace} workspace (read only)",
+                subjects=plan_subjects(repository, workspace, project.github_oidc_subject),
                 inline={"read": [*reads, *state_statements(role_scope, write=False)]},
             )
             # IAM caps a role's inline policies at 10,240 characters in all and a managed policy at 6,144:
@@ -217,7 +209,7 @@ class GithubOidc(Construct):
                 f"apply_{workspace}",
                 name=apply_name,
                 description=f"GitHub Actions of {repository}, environment {workspace}: apply the {workspace} workspace",
-                subjects=apply_subjects(repository, workspace),
+                subjects=apply_subjects(repository, workspace, project.github_oidc_subject),
                 inline={
                     "read": [*reads, *state_statements(role_scope, write=True)],
                     "iam": [*role_statements(role_scope), *guard_statements(role_scope)],
@@ -259,8 +251,9 @@ class GithubOidc(Construct):
                         DataAwsIamPolicyDocumentStatementCondition(
                             test="StringEquals", variable=f"{GITHUB_OIDC_HOST}:aud", values=[STS_AUDIENCE]
                         ),
+                        # StringLike: a pull request's ref is `refs/pull/<number>/merge`.
                         DataAwsIamPolicyDocumentStatementCondition(
-                            test="StringEquals", variable=f"{GITHUB_OIDC_HOST}:sub", values=subjects
+                            test="StringLike", variable=f"{GITHUB_OIDC_HOST}:sub", values=subjects
                         ),
                     ],
                 )

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from store2018.naming import resource_name
+from store2018.settings import GitHubSubject
 
 # The tags the main stack's provider puts on every resource (stack.py, `default_tags`).
 DEFAULT_TAG_KEYS = ("ManagedBy", "Project", "Workspace")
@@ -101,6 +102,44 @@ class Statement:
     resources: tuple[str, ...]
     conditions: tuple[Condition, ...] = ()
     effect: str = "Allow"
+
+
+# The claim keys of the repository's customised OIDC subject (`make oidc-subject`), in GitHub's order.
+WORKFLOW_CLAIM_KEYS = ("repo", "context", "job_workflow_ref")
+MAIN = "refs/heads/main"
+# The workspaces the workflows name: pull requests plan staging; the deploy run reviews prod before approval.
+PULL_REQUEST_WORKSPACE, APPROVED_WORKSPACE = "staging", "prod"
+
+
+def _subjects(repository: str, subject: GitHubSubject, runs: list[tuple[str, str, str]]) -> list[str]:
+    """The `sub` values of `runs`, each (context, workflow file, ref): GitHub's default format names the
+    context only; the customised one the workflow file and the ref it ran from too."""
+    found = []
+    for context, workflow, ref in runs:
+        if subject in (GitHubSubject.DEFAULT, GitHubSubject.BOTH):
+            found.append(f"repo:{repository}:{context}")
+        if subject in (GitHubSubject.WORKFLOW, GitHubSubject.BOTH):
+            found.append(
+                f"repo:{repository}:{context}:job_workflow_ref:{repository}/.github/workflows/{workflow}@{ref}"
+            )
+    return list(dict.fromkeys(found))
+
+
+def plan_subjects(repository: str, workspace: str, subject: GitHubSubject = GitHubSubject.WORKFLOW) -> list[str]:
+    """Who may plan: the daily drift check on main (both workspaces); staging's also pull requests (their code,
+    so staging's plan role reads staging only, takes no lock); prod's also the deploy run's review of prod on
+    main, before approval."""
+    runs = [("ref:" + MAIN, "drift.yml", MAIN)]
+    if workspace == PULL_REQUEST_WORKSPACE:
+        runs.append(("pull_request", "pull-request.yml", "refs/pull/*/merge"))
+    if workspace == APPROVED_WORKSPACE:
+        runs.append(("ref:" + MAIN, "deploy.yml", MAIN))
+    return _subjects(repository, subject, runs)
+
+
+def apply_subjects(repository: str, workspace: str, subject: GitHubSubject = GitHubSubject.WORKFLOW) -> list[str]:
+    """Only the deploy workflow on main, in the workspace's GitHub environment (its protection rules)."""
+    return _subjects(repository, subject, [(f"environment:{workspace}", "deploy.yml", MAIN)])
 
 
 def statement(sid: str, actions: Sequence[str], resources: Sequence[str], *conditions: tuple[str, str, Sequence[str]],
@@ -247,15 +286,18 @@ def read_statements(scope: RoleScope) -> list[Statement]:
 
 def state_statements(scope: RoleScope, *, write: bool) -> list[Statement]:
     """The workspace's state object (read; written by the apply role only), its lock file (S3-native
-    locking: `use_lockfile`, so a plan writes and deletes it too) and the state key, through S3 only."""
+    locking: `use_lockfile`; taken by applies only: plans run without it, and the plan role reads it to
+    see whether an apply is running) and the state key, through S3 only."""
     state = f"{scope.state_bucket_arn}/{scope.state_object_key}"
     return [
         statement("StateBucket", ["s3:ListBucket"], [scope.state_bucket_arn]),
         statement("WriteState", ["s3:GetObject", "s3:PutObject"], [state])
         if write
         else statement("ReadState", ["s3:GetObject"], [state]),
-        statement("StateLock", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], [f"{state}.tflock"]),
-        statement("StateKey", ["kms:Decrypt", "kms:GenerateDataKey"], [scope.state_key_arn],
+        statement("StateLock", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], [f"{state}.tflock"])
+        if write
+        else statement("SeeStateLock", ["s3:GetObject"], [f"{state}.tflock"]),
+        statement("StateKey", ["kms:Decrypt", *(["kms:GenerateDataKey"] if write else [])], [scope.state_key_arn],
                   ("StringEquals", "kms:ViaService", [f"s3.{scope.backend_region}.amazonaws.com"])),
     ]  # fmt: skip
 

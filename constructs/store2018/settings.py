@@ -137,6 +137,18 @@ class NatGatewayMode(enum.Enum):
         return az_count if self is NatGatewayMode.ONE_PER_AZ else 1
 
 
+class GitHubSubject(enum.Enum):
+    """Which OIDC subject format the pipeline roles trust (README, "Pipeline trust")."""
+
+    # `repo:OWNER/NAME:<context>:job_workflow_ref:OWNER/NAME/.github/workflows/<file>@<ref>`: the repository's
+    # subject customised with the claim keys repo, context and job_workflow_ref (`make oidc-subject`).
+    WORKFLOW = "workflow"
+    # `repo:OWNER/NAME:<context>`: GitHub's default, which names no workflow (earlier versions).
+    DEFAULT = "default"
+    # Both, while the repository's setting is switched (trust both, switch, then WORKFLOW alone).
+    BOTH = "both"
+
+
 @dataclass(frozen=True, kw_only=True)
 class StateBackendSettings(Written):
     """Where Terraform keeps its state: an S3 bucket that must exist before `terraform init`."""
@@ -208,6 +220,11 @@ class ProjectSettings(Written):
     """The account's existing OIDC provider for `https://token.actions.githubusercontent.com` (an account
     holds one per URL): `arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com`. `None`:
     the bootstrap creates it (only when `github_repository` is set)."""
+    github_oidc_subject: GitHubSubject = GitHubSubject.WORKFLOW
+    """The OIDC subject format the pipeline roles trust. `WORKFLOW`: only the named workflow files (the apply
+    roles: `deploy.yml` on `main` in their environment), which needs the repository's subject customised
+    (`make oidc-subject`); `DEFAULT`: GitHub's default subject (any workflow of a context; earlier versions);
+    `BOTH`: either, for the switch (README, "Pipeline trust")."""
     shared_workload_boundary: bool = False
     """Keep the one permissions boundary of earlier versions (`<name>-workload-boundary`, for every workspace)
     beside each workspace's own, while a deployment moves its roles over: set it, apply the bootstrap, apply
