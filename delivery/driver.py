@@ -1,11 +1,13 @@
 """The pipeline's steps, one command each: what the GitHub workflows run, and what people run.
 
     python -m delivery fresh-check                   terraform/ is what the sources synthesise
+    python -m delivery head-check                    this checkout is the head of the remote's main
     python -m delivery plan WORKSPACE                saved plan (+ refresh-only plan) in .delivery/plans/
     python -m delivery gate                          checkov over the synthesis and the saved plans
     python -m delivery review                        .delivery/reports/review.md and .json, every saved plan
     python -m delivery apply WORKSPACE               the saved plan, exactly; a stale one is refused
-    python -m delivery drift WORKSPACE               .delivery/reports/drift-WORKSPACE.md; exit 2 on drift
+    python -m delivery drift WORKSPACE               .delivery/reports/drift-WORKSPACE.md; exit 2 on drift,
+                                                     3 when an apply holds the lock (nothing compared)
     python -m delivery pin WORKSPACE SERVICE IMAGE   one service's digest (or tag) in releases/WORKSPACE.json
     python -m delivery promote FROM TO               FROM's digests into releases/TO.json
     python -m delivery rollback WORKSPACE            the images the last promote or pin replaced
@@ -17,6 +19,7 @@ the environment) for the commands that run Terraform. The `make` targets of the 
 from __future__ import annotations
 
 import argparse
+import base64
 import functools
 import json
 import os
@@ -54,6 +57,21 @@ def check_workspace(workspace: str) -> str:
     return workspace
 
 
+def check_account(target: str, workspace: str) -> None:
+    """Before anything reaches AWS: the environment names the account(s) it belongs to, so that Terraform
+    refuses credentials of any other (a prod plan run with staging's role). The emulator has its own."""
+    if target != "aws":
+        return
+    accounts = synthesis()["locals"]["environments"][workspace].get("allowed_account_ids") or []
+    if not accounts:
+        raise DriverError(
+            f"TARGET=aws refused for {workspace}: EnvironmentSettings.allowed_account_ids is empty (allowed: one or "
+            f"more 12-digit AWS account ids). Set it in {workspace!r}'s entry of constructs/store2018/environments.py "
+            f'to the account {workspace} is deployed to, e.g. allowed_account_ids=("123456789012",), then run '
+            "`make synth` and commit terraform/"
+        )
+
+
 def fresh_check() -> int:
     """Synthesise into a temporary folder and compare with the committed terraform/, file by file."""
     with tempfile.TemporaryDirectory(prefix="fresh-check-") as tmp:
@@ -72,6 +90,32 @@ def fresh_check() -> int:
         print("terraform/ is stale: run `make synth` and commit the result. Differs:\n  " + "\n  ".join(differ))
         return 1
     print(f"terraform/ is fresh ({len(committed)} files match a new synthesis)")
+    return 0
+
+
+def head_check(remote: str = "origin", branch: str = "main", *, root: Path = ROOT) -> int:
+    """Refuse a checkout that is not the remote branch's head: a re-run of an older deploy run checks out its
+    old commit, and would apply it. The remote is asked now (`git ls-remote`), not the checkout's refs. In
+    GitHub Actions, STORE2018_GIT_TOKEN (the job's token) authenticates that one call, through git's
+    environment, never a command line or a file."""
+    here = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
+    if here.returncode != 0:
+        raise DriverError(f"not a git checkout: {here.stderr.strip()}")
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    token = os.environ.get("STORE2018_GIT_TOKEN")
+    if token:
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        env.update(GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="http.https://github.com/.extraheader",
+                   GIT_CONFIG_VALUE_0=f"AUTHORIZATION: basic {basic}")  # fmt: skip
+    asked = subprocess.run(["git", "ls-remote", "--exit-code", remote, f"refs/heads/{branch}"], cwd=root, env=env,
+                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    if asked.returncode != 0:
+        raise DriverError(f"could not read {branch} from {remote}: {asked.stderr.strip() or 'no such branch'}")
+    head, commit = asked.stdout.split()[0], here.stdout.strip()
+    if head != commit:
+        raise DriverError(f"this checkout is {commit}, but {remote}'s {branch} is now {head}: an older commit is "
+                          f"never deployed (a re-run of an old run, or a newer merge's run will deploy)")  # fmt: skip
+    print(f"{commit} is the head of {remote}'s {branch}")
     return 0
 
 
@@ -106,23 +150,49 @@ def review() -> int:
 
 
 def check_reviewed(workspace: str, reviewed_file: Path) -> None:
-    """Refuse to apply a saved plan whose changes (address and action) are not the ones reviewed, e.g. in
-    an earlier job of the same run (a plan in between could differ: someone applied, AWS changed)."""
+    """Refuse to apply a saved plan that is not the one reviewed, e.g. in an earlier job of the same run (a
+    plan in between could differ: someone applied, AWS changed, an older commit's run was re-run)."""
+    compare_with_review(SavedPlan(workspace, PLANS_DIR), reviewed_file, services())
+
+
+def compare_with_review(saved: SavedPlan, reviewed_file: Path, services: list[str]) -> None:
+    """The same commit, and the same changes by address, action and digest of the planned values
+    (report.change_digest), so that a change that looks routine (an older image after a newer one: the same
+    addresses and actions) is not taken for the reviewed one."""
+    workspace = saved.workspace
     reviewed = json.loads(reviewed_file.read_text())["workspaces"].get(workspace)
     if reviewed is None:
         raise DriverError(f"{reviewed_file} reviews no plan of {workspace}")
-    planned = {(c.address, c.kind) for c in report.changes_of(SavedPlan(workspace, PLANS_DIR).plan(), services())}
-    expected = {(c["address"], c["action"]) for c in reviewed["changes"]}
+    record = saved.record()
+    if reviewed.get("commit") != record.commit:
+        raise DriverError(f"the plan of {workspace} was made from commit {record.commit}, the review from "
+                          f"{reviewed.get('commit')}: plan, review and approve again")  # fmt: skip
+    found = report.changes_of(saved.plan(), services, report.review_key(record))
+    planned = {(c.address, c.kind, c.digest) for c in found}
+    expected = {(c["address"], c["action"], c.get("digest")) for c in reviewed["changes"]}
     if planned != expected:
-        differ = [f"not reviewed: {a} {k}" for a, k in sorted(planned - expected)]
-        differ += [f"reviewed, not planned now: {a} {k}" for a, k in sorted(expected - planned)]
+        same_kind = {e[:2] for e in expected} & {p[:2] for p in planned}
+        differ = [f"not reviewed: {a} {k}" + (" (other planned values)" if (a, k) in same_kind else "")
+                  for a, k, _ in sorted(planned - expected)]  # fmt: skip
+        differ += [f"reviewed, not planned now: {a} {k}" for a, k, _ in sorted(expected - planned)
+                   if (a, k) not in same_kind]  # fmt: skip
         raise DriverError(f"the plan of {workspace} is not the one reviewed in {reviewed_file}; plan, review and "
                           "approve again:\n  " + "\n  ".join(differ))  # fmt: skip
 
 
 def drift(target: str, workspace: str) -> int:
-    with workdir(target) as terraform:
-        found = plans.drift(terraform, workspace)
+    """Exit 0: no drift; 2: drift (the report says what); 3: an apply holds the lock, nothing was compared
+    (`drift-<ws>.busy` says who holds it: the drift workflow leaves the workspace's issue alone)."""
+    busy = REPORTS_DIR / f"drift-{workspace}.busy"
+    busy.unlink(missing_ok=True)
+    try:
+        with workdir(target) as terraform:
+            found = plans.drift(terraform, workspace)
+    except plans.ApplyInProgress as held:
+        REPORTS_DIR.mkdir(parents=True, exist_ok=True)
+        busy.write_text(f"{held}\n")
+        print(f"drift not checked: {held}", file=sys.stderr)
+        return 3
     document = {"workspace": workspace, "drift": [d.__dict__ for d in found]}
     md, _ = report.write_reports(REPORTS_DIR, f"drift-{workspace}", report.drift_markdown(workspace, found), document)
     print(md.read_text())
@@ -146,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", choices=TARGETS, default=os.environ.get("STORE2018_TARGET", "local"))
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("fresh-check")
+    sub.add_parser("head-check")
     sub.add_parser("gate")
     sub.add_parser("review")
     for name in ("plan", "drift", "rollback"):
@@ -164,12 +235,16 @@ def main(argv: list[str] | None = None) -> int:
         command = args.command
         if command == "fresh-check":
             return fresh_check()
+        if command == "head-check":
+            return head_check()
         if command == "gate":
             return gate()
         if command == "review":
             return review()
+        if command in ("plan", "apply", "drift"):
+            check_account(args.target, check_workspace(args.workspace))  # before anything starts
         if command == "plan":
-            workspace = check_workspace(args.workspace)  # before anything starts
+            workspace = check_workspace(args.workspace)
             with workdir(args.target) as terraform:
                 saved = plans.plan(terraform, workspace)
             print(f"saved plan: {saved.plan_file.relative_to(ROOT)} (mode 0600; review it with `make review`)")

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from local.emulated import ROOT, SYNTH_STACK_DIR, TerraformResult, write_private
+from local.emulated import INTERRUPT_GRACE_SECONDS, ROOT, SYNTH_STACK_DIR, TerraformResult, write_private
 
 # STORE2018_DELIVERY_DIR: another folder (the tests' runs keep out of the project's).
 DELIVERY_DIR = Path(os.environ.get("STORE2018_DELIVERY_DIR") or ROOT / ".delivery")
@@ -39,6 +39,34 @@ class DriverError(Exception):
 
 class StalePlan(DriverError):
     """The saved plan no longer matches what it would be applied to."""
+
+
+class ApplyInProgress(DriverError):
+    """The workspace's state lock is held: an apply is running, so what a refresh sees is half-way."""
+
+
+# Each Terraform command's time, after which it gets one SIGINT and INTERRUPT_GRACE_SECONDS to stop
+# (local.emulated.run_interruptible). A driver command stops at its first failure, so its longest run is
+# the sum of its Terraform commands' times plus one grace: COMMAND_SECONDS, from which the workflows' step
+# timeouts are budgeted (tests/test_workflows.py checks the arithmetic).
+INIT_SECONDS = 300  # terraform init of the working copy: the provider's download
+PLAN_SECONDS = 600
+APPLY_SECONDS = 2700  # the services' steady-state waits (the provider's 20 minutes each) run side by side
+SMALL_SECONDS = 120  # workspace select, state pull, show
+
+
+def budget(*timeouts: int) -> int:
+    return sum(timeouts) + INTERRUPT_GRACE_SECONDS
+
+
+COMMAND_SECONDS = {
+    # init, select, state pull, plan, show, refresh-only plan, show
+    "plan": budget(INIT_SECONDS, *[SMALL_SECONDS] * 2, PLAN_SECONDS, SMALL_SECONDS, PLAN_SECONDS, SMALL_SECONDS),
+    # init, select, refresh-only plan, show
+    "drift": budget(INIT_SECONDS, SMALL_SECONDS, PLAN_SECONDS, SMALL_SECONDS),
+    # init, state pull, apply
+    "apply": budget(INIT_SECONDS, SMALL_SECONDS, APPLY_SECONDS),
+}
 
 
 class Workdir(Protocol):
@@ -56,6 +84,8 @@ class Workdir(Protocol):
     ) -> TerraformResult: ...
 
     def select_workspace(self, workspace: str) -> None: ...
+
+    def s3_client(self) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -97,12 +127,12 @@ def json_in(output: str) -> dict[str, Any] | None:
 
 def state_version(workdir: Workdir, workspace: str) -> tuple[str | None, int | None]:
     """The workspace state's lineage and serial (None, None when it has no state yet)."""
-    state = json_in(workdir.run("state", "pull", workspace=workspace).output)
+    state = json_in(workdir.run("state", "pull", workspace=workspace, timeout=SMALL_SECONDS).output)
     return (None, None) if state is None else (state["lineage"], int(state["serial"]))
 
 
 def shown_json(workdir: Workdir, plan_file: Path, workspace: str) -> dict[str, Any]:
-    document = json_in(workdir.run("show", "-json", str(plan_file), workspace=workspace).output)
+    document = json_in(workdir.run("show", "-json", str(plan_file), workspace=workspace, timeout=SMALL_SECONDS).output)
     if document is None:
         raise DriverError(f"terraform show -json {plan_file.name} printed no JSON")
     return document
@@ -159,8 +189,9 @@ def plan(
     saved.remove()
     workdir.select_workspace(workspace)  # created on a first deploy
     lineage, serial = state_version(workdir, workspace)
-    planned = workdir.run("plan", "-input=false", "-lock-timeout=60s", f"-out={saved.plan_file}", check=False,
-                          workspace=workspace, timeout=1200)  # fmt: skip
+    # Without the lock: a plan never waits for, nor blocks, an apply; the apply checks the state serial.
+    planned = workdir.run("plan", "-input=false", "-lock=false", f"-out={saved.plan_file}", check=False,
+                          workspace=workspace, timeout=PLAN_SECONDS)  # fmt: skip
     if planned.returncode != 0:
         raise DriverError(f"terraform plan of {workspace} failed:\n{planned.output}")
     write_private(saved.plan_json, shown_json(workdir, saved.plan_file, workspace))
@@ -176,8 +207,8 @@ def refresh_only_plan(workdir: Workdir, workspace: str, folder: Path) -> dict[st
     """What a refresh would record: the differences between the state and the real infrastructure."""
     out = folder / f"{workspace}.refresh.tfplan"
     try:
-        done = workdir.run("plan", "-refresh-only", "-input=false", "-lock-timeout=60s", f"-out={out}", check=False,
-                           workspace=workspace, timeout=1200)  # fmt: skip
+        done = workdir.run("plan", "-refresh-only", "-input=false", "-lock=false", f"-out={out}", check=False,
+                           workspace=workspace, timeout=PLAN_SECONDS)  # fmt: skip
         if done.returncode != 0:
             raise DriverError(f"the refresh-only plan of {workspace} failed:\n{done.output}")
         return shown_json(workdir, out, workspace)
@@ -208,9 +239,10 @@ def apply(
     """Apply the saved plan of `workspace` exactly as planned, once; refuse a stale one."""
     saved = SavedPlan(workspace, folder)
     check_fresh(saved, workdir, stack_dir=stack_dir)
-    # A review's plan may hold the lock for a minute: wait for it rather than fail the deploy.
-    done = workdir.run("apply", "-input=false", "-lock-timeout=300s", str(saved.plan_file), check=False,
-                       workspace=workspace, echo=echo, timeout=3600)  # fmt: skip
+    # Plans take no lock and applies are serialised per workspace (the workflows' concurrency groups): a
+    # held lock is a person's run, or one left behind: fail at once and say so rather than wait.
+    done = workdir.run("apply", "-input=false", str(saved.plan_file), check=False, workspace=workspace, echo=echo,
+                       timeout=APPLY_SECONDS)  # fmt: skip
     if done.returncode != 0:
         raise DriverError(f"terraform apply of {workspace} failed:\n{done.output}")
     saved.remove()  # applied: the same plan can never be applied twice
@@ -259,12 +291,50 @@ def drift_of(refresh_plan: dict[str, Any], ignored: dict[str, set[str]] | None =
     return found
 
 
+def backend_of(synthesis_file: Path) -> dict[str, Any]:
+    """The synthesis' S3 backend settings ({} for another backend)."""
+    backends = json.loads(synthesis_file.read_text()).get("terraform", {}).get("backend", {})
+    return dict(backends.get("s3", {}))
+
+
+def state_lock(workdir: Workdir, workspace: str, stack_dir: Path = SYNTH_STACK_DIR) -> dict[str, Any] | None:
+    """The lock an apply holds on the workspace's state (S3-native locking: `<state key>.tflock`, its
+    holder, operation and time), or None. Read only: the plan roles may read the lock object, not write it."""
+    backend = backend_of(stack_dir / "cdk.tf.json")
+    if not backend:
+        return None
+    key = (
+        backend["key"] if workspace == "default" else f"{backend['workspace_key_prefix']}/{workspace}/{backend['key']}"
+    )
+    try:
+        body = workdir.s3_client().get_object(Bucket=backend["bucket"], Key=f"{key}.tflock")["Body"].read()
+    except Exception as error:  # botocore's ClientError: NoSuchKey when no lock is held
+        if getattr(error, "response", {}).get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise
+    held: dict[str, Any] = json.loads(body)
+    return held
+
+
 def drift(
     workdir: Workdir, workspace: str, folder: Path = PLANS_DIR, *, stack_dir: Path = SYNTH_STACK_DIR
 ) -> list[Drift]:
+    """The refresh-only plan's drift, unless an apply holds the state lock before or after it (half-applied
+    resources are not drift): then ApplyInProgress, naming the lock's holder."""
     workdir.select_workspace(workspace)
     ignored = ignored_changes(json.loads((stack_dir / "cdk.tf.json").read_text()))
-    return drift_of(refresh_only_plan(workdir, workspace, private_folder(folder)), ignored)
+    busy = state_lock(workdir, workspace, stack_dir)
+    refresh: dict[str, Any] = {}
+    if busy is None:
+        refresh = refresh_only_plan(workdir, workspace, private_folder(folder))
+        busy = state_lock(workdir, workspace, stack_dir)
+    if busy is not None:
+        raise ApplyInProgress(
+            f"the state of {workspace} is locked (lock ID {busy.get('ID')}, {busy.get('Operation')} by "
+            f"{busy.get('Who')} since {busy.get('Created')}): an apply is in progress, so drift was not checked. "
+            f"Run `make drift WORKSPACE={workspace}` again once it is done"
+        )
+    return drift_of(refresh, ignored)
 
 
 def copy_stack(stack_dir: Path, folder: Path) -> Path:

@@ -5,11 +5,14 @@ load balancer, NAT gateways, Cloud Map, subnets, ...), then counts to add, chang
 destroy, by service and by resource type; the monthly cost before and after (delivery/costs.py);
 the drift a refresh-only plan found; and the security gate's summary when it ran. Markdown for a
 pull-request comment (its first line is a marker the workflow finds to update one comment), JSON
-for machines. Neither holds an attribute value: addresses, actions, counts and prices only.
+for machines. Neither holds an attribute value: addresses, actions, counts, prices, and per change a
+keyed digest of its planned values (`change_digest`), by which an apply finds a look-alike change.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 import time
@@ -48,6 +51,44 @@ class Change:
     type: str
     kind: str  # add, change, replace, destroy
     group: str  # a service of the catalog, or "shared"
+    digest: str  # keyed hash of the planned values (change_digest): two plans of one change agree on it
+
+
+def review_key(record: PlanRecord) -> bytes:
+    """The key of the changes' digests: the workspace state's lineage, which only readers of the state (who
+    can read every value anyway) know, so a review file shows no value, not even by guessing. A first deploy
+    has no state: its digests are keyed with a constant and hide only what the public synthesis does not."""
+    return hashlib.sha256(f"store2018-review-v1\0{record.state_lineage or ''}".encode()).digest()
+
+
+def known_values(value: Any, unknown: Any, sensitive: Any) -> Any:
+    """`value` without what the plan marks unknown (known after apply) or sensitive, at any depth."""
+    if isinstance(value, dict):
+        return {k: known_values(v, _mask(unknown, k), _mask(sensitive, k)) for k, v in sorted(value.items())
+                if _mask(unknown, k) is not True and _mask(sensitive, k) is not True}  # fmt: skip
+    if isinstance(value, list):
+        return [known_values(v, _mask(unknown, i), _mask(sensitive, i)) if _mask(unknown, i) is not True
+                and _mask(sensitive, i) is not True else None for i, v in enumerate(value)]  # fmt: skip
+    return value
+
+
+def _mask(mask: Any, key: str | int) -> Any:
+    if isinstance(mask, dict) and isinstance(key, str):
+        return mask.get(key)
+    if isinstance(mask, list) and isinstance(key, int) and key < len(mask):
+        return mask[key]
+    return mask if isinstance(mask, bool) else None
+
+
+def change_digest(change: dict[str, Any], key: bytes) -> str:
+    """HMAC-SHA256 of a change's actions and planned values (`after`), unknown and sensitive values left
+    out: a look-alike change (the same address and action with another image, say) has another digest."""
+    after = change.get("after")
+    if change.get("after_sensitive") is True:
+        after = None
+    known = known_values(after, change.get("after_unknown"), change.get("after_sensitive"))
+    text = json.dumps({"actions": change.get("actions"), "after": known}, sort_keys=True, separators=(",", ":"))
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
 def kind_of(actions: list[str]) -> str | None:
@@ -64,14 +105,15 @@ def group_of(address: str, services: list[str]) -> str:
     return "shared"
 
 
-def changes_of(plan: dict[str, Any], services: list[str]) -> list[Change]:
+def changes_of(plan: dict[str, Any], services: list[str], key: bytes) -> list[Change]:
     found = []
     for entry in plan.get("resource_changes", []):
         if entry.get("mode") == "data":
             continue
         kind = kind_of(entry["change"]["actions"])
         if kind:
-            found.append(Change(entry["address"], entry["type"], kind, group_of(entry["address"], services)))
+            digest = change_digest(entry["change"], key)
+            found.append(Change(entry["address"], entry["type"], kind, group_of(entry["address"], services), digest))
     return found
 
 
@@ -118,7 +160,7 @@ def review(
         workspace=saved.workspace,
         record=record,
         stale=record.synthesis_sha256 != synthesis_hash(stack_dir),
-        changes=changes_of(plan, services),
+        changes=changes_of(plan, services, review_key(record)),
         cost=costs.cost_change(plan, region_of(plan), prices),
         drift=None if refresh is None else drift_of(refresh, ignored),
     )
@@ -181,7 +223,8 @@ def as_json(reviews: list[WorkspaceReview], gate: dict[str, Any] | None) -> dict
                 "by_service": r.by("group"),
                 "by_type": r.by("type"),
                 "changes": [
-                    {"address": c.address, "type": c.type, "action": c.kind, "service": c.group} for c in r.changes
+                    {"address": c.address, "type": c.type, "action": c.kind, "service": c.group, "digest": c.digest}
+                    for c in r.changes
                 ],
                 "cost": costs.as_json(r.cost),
                 "drift": None

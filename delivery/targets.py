@@ -9,13 +9,13 @@ AWS unless a command says `TARGET=aws`.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from delivery.plans import DELIVERY_DIR, DriverError, Workdir, copy_stack
-from local.emulated import SYNTH_STACK_DIR, TerraformResult, TerraformWorkdir, terraform_command
+from delivery.plans import DELIVERY_DIR, INIT_SECONDS, SMALL_SECONDS, DriverError, Workdir, backend_of, copy_stack
+from local.emulated import SYNTH_STACK_DIR, TerraformResult, TerraformWorkdir, run_interruptible, terraform_command
 
 TARGETS = ("local", "aws")
 
@@ -27,24 +27,24 @@ class AwsWorkdir:
     def __init__(self, stack_dir: Path, folder: Path) -> None:
         self.path = copy_stack(stack_dir, folder)
         self.env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
-        self.run("init", "-input=false", "-reconfigure", timeout=600)
+        self.run("init", "-input=false", "-reconfigure", timeout=INIT_SECONDS)
 
     def run(self, *args: str, check: bool = True, echo: Callable[[str], None] | None = None, timeout: float = 600,
             workspace: str | None = None) -> TerraformResult:  # fmt: skip
         env = {**self.env, **({"TF_WORKSPACE": workspace} if workspace else {})}
-        done = subprocess.run(
-            terraform_command(*args), cwd=self.path, env=env, capture_output=True, text=True, timeout=timeout
-        )
-        result = TerraformResult(done.returncode, done.stdout + done.stderr)
-        if echo:
-            for line in result.output.splitlines():
-                echo(line)
+        result = run_interruptible(terraform_command(*args), cwd=self.path, env=env, timeout=timeout, echo=echo)
         if check and result.returncode != 0:
             raise DriverError(f"terraform {' '.join(args)} failed ({result.returncode}):\n{result.output}")
         return result
 
     def select_workspace(self, workspace: str) -> None:
-        self.run("workspace", "select", "-or-create", workspace)
+        self.run("workspace", "select", "-or-create", workspace, timeout=SMALL_SECONDS)
+
+    def s3_client(self) -> Any:
+        """S3 with the caller's credentials, in the backend's region (the state lock's object)."""
+        import boto3
+
+        return boto3.client("s3", region_name=backend_of(self.path / "cdk.tf.json")["region"])
 
 
 @contextmanager

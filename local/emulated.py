@@ -24,10 +24,12 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -45,6 +47,7 @@ AWS_MIRROR = PLUGIN_DIR / "registry.terraform.io" / "hashicorp" / "aws"
 MOTO_SERVER = ROOT / ".venv" / "bin" / "moto_server"  # installed with moto[server]
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 EMULATOR = ROOT / "local" / "emulator.py"
+EMULATOR_ACCOUNT = "123456789012"  # moto's default account id
 # Every AWS service the stack (data sources included) may call. None may reach a real endpoint.
 EMULATED_SERVICES = (
     "applicationautoscaling", "cloudwatch", "cloudwatchlogs", "ec2", "ecs", "elbv2", "iam", "route53",
@@ -314,6 +317,62 @@ class TerraformResult:
     output: str
 
 
+# After its time is up, or when this process is asked to stop, Terraform gets one SIGINT and this long to
+# finish what it started, write its state and release the lock (delivery/plans.py budgets with it).
+INTERRUPT_GRACE_SECONDS = 300
+
+
+def run_interruptible(
+    command: list[str], *, cwd: Path, env: dict[str, str], timeout: float, echo: Callable[[str], None] | None = None,
+    grace: float = INTERRUPT_GRACE_SECONDS,
+) -> TerraformResult:  # fmt: skip
+    """Terraform to the end, standard error merged into its output. It runs in a session of its own, so a
+    signal meant for this process (GitHub's SIGINT then SIGTERM on a cancel, Ctrl-C) does not reach it
+    raw: on such a signal, or when `timeout` is up, it gets ONE SIGINT, Terraform's own "stop": it
+    finishes the operations in flight, writes the state and releases the lock. Only if it is still
+    running `grace` seconds later is it killed (the lock may then stay: `terraform force-unlock`)."""
+    process = subprocess.Popen(command, cwd=cwd, env=env, text=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    lines: list[str] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if echo:
+                echo(line.rstrip("\n"))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    asked: list[str] = []
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for stop in (signal.SIGINT, signal.SIGTERM):
+            previous[stop] = signal.signal(stop, lambda signum, _: asked.append(signal.Signals(signum).name))
+    try:
+        deadline, interrupted_at = time.monotonic() + timeout, None
+        while process.poll() is None:
+            now = time.monotonic()
+            if interrupted_at is None and (asked or now > deadline):
+                why = f"{asked[0]} received" if asked else f"not done within {timeout:.0f} s"
+                lines.append(f"[{why}: sent terraform one SIGINT; waiting up to {grace:.0f} s for it to stop]\n")
+                process.send_signal(signal.SIGINT)
+                interrupted_at = now
+            elif interrupted_at is not None and now - interrupted_at > grace:
+                lines.append(f"[terraform still running {grace:.0f} s after SIGINT: killed; the lock may remain]\n")
+                process.kill()
+                break
+            time.sleep(0.1)
+        returncode = process.wait()
+    finally:
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
+    reader.join(timeout=10)
+    if (asked or interrupted_at is not None) and returncode == 0:
+        returncode = 1  # stopped early: never a success
+    return TerraformResult(returncode, "".join(lines))
+
+
 OVERRIDE_SUFFIX = "_override.tf.json"
 LEFTOVERS = "leftover-overrides"
 RUN_LOCK = ".run.lock"
@@ -416,6 +475,8 @@ class TerraformWorkdir:
                         **keys,
                         "skip_credentials_validation": True,
                         "skip_metadata_api_check": True,
+                        # The environment's own accounts are real ones; the emulator's is moto's.
+                        "allowed_account_ids": [EMULATOR_ACCOUNT],
                         "insecure": True,  # the emulator's self-signed certificate
                         "endpoints": [{service: self.moto.url for service in EMULATED_SERVICES}],
                     }
@@ -509,28 +570,21 @@ class TerraformWorkdir:
         workspace: str | None = None,
         extra_env: dict[str, str] | None = None,
     ) -> TerraformResult:
-        """Run Terraform to the end; `echo` receives each output line as it comes (progress). `workspace`
-        (TF_WORKSPACE) overrides the selected one, so that runs in several workspaces can share the folder.
-        `extra_env` is added as given (tests use it to play a user's exported variables)."""
-        if echo is None:
-            proc = subprocess.run(self.command(*args), cwd=self.path, env=self.environment(workspace, extra_env),
-                                  capture_output=True, text=True, timeout=timeout)  # fmt: skip
-            result = TerraformResult(proc.returncode, proc.stdout + proc.stderr)
-        else:
-            lines = []
-            with self.start(*args, workspace=workspace, extra_env=extra_env) as streaming:
-                assert streaming.stdout is not None
-                for line in streaming.stdout:
-                    lines.append(line)
-                    echo(line.rstrip("\n"))
-                returncode = streaming.wait(timeout=timeout)
-            result = TerraformResult(returncode, "".join(lines))
+        """Run Terraform to the end (run_interruptible: a timeout or a signal stops it with one SIGINT);
+        `echo` receives each output line as it comes (progress). `workspace` (TF_WORKSPACE) overrides the
+        selected one, so that runs in several workspaces can share the folder. `extra_env` is added as
+        given (tests use it to play a user's exported variables)."""
+        result = run_interruptible(self.command(*args), cwd=self.path, env=self.environment(workspace, extra_env),
+                                   timeout=timeout, echo=echo)  # fmt: skip
         if check and result.returncode != 0:
             raise TerraformFailed(f"terraform {' '.join(args)} failed ({result.returncode}):\n{result.output}")
         return result
 
     def select_workspace(self, workspace: str) -> None:
         self.run("workspace", "select", "-or-create", workspace)
+
+    def s3_client(self) -> Any:
+        return self.moto.client("s3")
 
     def plan(self, workspace: str) -> TerraformResult:
         self.select_workspace(workspace)

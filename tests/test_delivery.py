@@ -5,6 +5,8 @@ End to end against the emulator: test_terraform_delivery.py."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -85,7 +87,7 @@ def test_the_review_groups_by_service_and_calls_out_stateful_replacements_first(
             {**change("data.aws_caller_identity.account", "read"), "mode": "data"},
         ]
     }
-    found = report.changes_of(plan, SERVICES)
+    found = report.changes_of(plan, SERVICES, b"key")
     assert [(c.group, c.kind) for c in found] == [
         ("account", "replace"),
         ("account", "change"),
@@ -200,6 +202,9 @@ class FakeWorkdir:
     def select_workspace(self, workspace: str) -> None:
         return None
 
+    def s3_client(self) -> Any:
+        raise AssertionError("no S3 here")
+
 
 def test_a_saved_plan_is_refused_when_the_state_or_the_synthesis_moved(tmp_path: Path) -> None:
     stack = tmp_path / "stack"
@@ -215,6 +220,23 @@ def test_a_saved_plan_is_refused_when_the_state_or_the_synthesis_moved(tmp_path:
     (stack / "cdk.tf.json").write_text('{"changed": true}')
     with pytest.raises(plans.StalePlan, match="made from another synthesis"):
         plans.check_fresh(saved, FakeWorkdir(tmp_path, 7), stack_dir=stack)
+
+
+def test_aws_is_refused_for_an_environment_without_its_account(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The shipped environments name no account: a prod plan with staging's credentials would go ahead."""
+    monkeypatch.setattr(driver_module, "workdir", lambda *a: pytest.fail("reached Terraform"))
+    for command in (["plan", "prod"], ["apply", "prod"], ["drift", "staging"]):
+        assert driver(["--target", "aws", *command]) == 1
+        error = capsys.readouterr().err
+        assert f"TARGET=aws refused for {command[1]}: EnvironmentSettings.allowed_account_ids is empty" in error
+        assert "constructs/store2018/environments.py" in error and "`make synth`" in error
+    named = json.loads(json.dumps(driver_module.synthesis()))
+    named["locals"]["environments"]["prod"]["allowed_account_ids"] = ["111122223333"]
+    monkeypatch.setattr(driver_module, "synthesis", lambda: named)
+    driver_module.check_account("aws", "prod")  # named: allowed
+    driver_module.check_account("local", "staging")  # the emulator's own account
 
 
 def test_the_driver_refuses_an_unknown_workspace_or_target(capsys: pytest.CaptureFixture[str]) -> None:
@@ -262,20 +284,99 @@ def test_the_review_says_when_and_from_what_it_planned_and_marks_a_stale_plan(tm
     assert report.as_json([stale], None)["workspaces"]["prod"]["stale"] is True
 
 
-def test_an_apply_refuses_a_plan_that_is_not_the_one_reviewed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def task_change(image: str, *actions: str) -> dict[str, Any]:
+    """A task definition's change as a plan shows it: planned values, one unknown, one sensitive."""
+    entry = change("aws_ecs_task_definition.service_account_task_1", *actions)
+    entry["change"].update(
+        after={"family": "prod-store2018-account", "container_definitions": json.dumps([{"image": image}]),
+               "tags": {"Owner": "shop"}},
+        after_unknown={"arn": True, "revision": True}, after_sensitive={"tags": {"Owner": True}},
+    )  # fmt: skip
+    return entry
+
+
+def reviewed_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, planned: list[dict[str, Any]],
+                  commit: str | None = "c0ffee") -> Path:  # fmt: skip
+    """A review of `planned` as the prod-review job writes it (review.json), its plan in PLANS_DIR."""
     monkeypatch.setattr(driver_module, "PLANS_DIR", tmp_path / "plans")
     stack = ROOT / "terraform" / "stacks" / "store2018"
-    planned = [change("aws_ecs_task_definition.service_account_task_1", "delete", "create"),
+    saved_plan(tmp_path / "plans", "prod", stack, planned, commit)
+    reviewed = report.review(plans.SavedPlan("prod", tmp_path / "plans"), SERVICES, costs.load_prices(),
+                             stack_dir=stack)  # fmt: skip
+    _, written = report.write_reports(tmp_path / "reports", "review", "", report.as_json([reviewed], None))
+    return written
+
+
+def test_an_apply_refuses_a_plan_that_is_not_the_one_reviewed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    planned = [task_change(f"repo@{DIGEST_B}", "delete", "create"),
                change("aws_ecs_service.service_account_service_1", "update")]  # fmt: skip
-    saved_plan(tmp_path / "plans", "prod", stack, planned, None)
-    reviewed = {"workspaces": {"prod": {"changes": [
-        {"address": "aws_ecs_task_definition.service_account_task_1", "action": "replace"},
-        {"address": "aws_ecs_service.service_account_service_1", "action": "change"}]}}}  # fmt: skip
-    (tmp_path / "review.json").write_text(json.dumps(reviewed))
-    driver_module.check_reviewed("prod", tmp_path / "review.json")  # the same changes: allowed
+    review_json = reviewed_file(tmp_path, monkeypatch, planned)
+    driver_module.check_reviewed("prod", review_json)  # the same changes: allowed
+    reviewed = json.loads(review_json.read_text())
     reviewed["workspaces"]["prod"]["changes"].pop()
-    (tmp_path / "review.json").write_text(json.dumps(reviewed))
+    review_json.write_text(json.dumps(reviewed))
     with pytest.raises(plans.DriverError, match=r"not reviewed: aws_ecs_service\.service_account_service_1 change"):
-        driver_module.check_reviewed("prod", tmp_path / "review.json")
+        driver_module.check_reviewed("prod", review_json)
     with pytest.raises(plans.DriverError, match="reviews no plan of staging"):
-        driver_module.check_reviewed("staging", tmp_path / "review.json")
+        driver_module.check_reviewed("staging", review_json)
+
+
+def test_a_look_alike_change_or_another_commit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Promoting an older image after a newer one: the same address and action, other planned values."""
+    review_json = reviewed_file(tmp_path, monkeypatch, [task_change(f"repo@{DIGEST_B}", "delete", "create")])
+    saved_plan(tmp_path / "plans", "prod", ROOT / "terraform" / "stacks" / "store2018",
+               [task_change(f"repo@{DIGEST_A}", "delete", "create")], "c0ffee")  # fmt: skip
+    with pytest.raises(plans.DriverError, match=r"not reviewed: aws_ecs_task_definition\.service_account_task_1 "
+                       r"replace \(other planned values\)"):  # fmt: skip
+        driver_module.check_reviewed("prod", review_json)
+    saved_plan(tmp_path / "plans", "prod", ROOT / "terraform" / "stacks" / "store2018",
+               [task_change(f"repo@{DIGEST_B}", "delete", "create")], "0ld")  # fmt: skip
+    with pytest.raises(plans.DriverError, match="made from commit 0ld, the review from c0ffee"):
+        driver_module.check_reviewed("prod", review_json)
+
+
+def test_a_digest_leaves_out_unknown_and_sensitive_values_and_the_review_shows_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = b"lineage-key"
+    one, other = (
+        task_change("repo@" + DIGEST_A, "update")["change"],
+        task_change("repo@" + DIGEST_A, "update")["change"],
+    )
+    other["after"] = {**other["after"], "tags": {"Owner": "someone else"}, "arn": "arn:known-later"}
+    assert report.change_digest(one, key) == report.change_digest(other, key)  # sensitive and unknown: not hashed
+    other["after"]["family"] = "prod-store2018-account2"
+    assert report.change_digest(one, key) != report.change_digest(other, key)
+    assert report.change_digest(one, key) != report.change_digest(one, b"another state's lineage")
+    review_json = reviewed_file(tmp_path, monkeypatch, [task_change("repo@" + DIGEST_A, "update")])
+    written = json.loads(review_json.read_text())
+    assert written["workspaces"]["prod"]["changes"][0]["digest"] == report.change_digest(
+        one, report.review_key(plans.PlanRecord("prod", "s", "L", 3, 0.0, None)))  # fmt: skip
+    text = json.dumps(written["workspaces"]["prod"]["changes"])
+    assert DIGEST_A not in text and "prod-store2018-account" not in text and "shop" not in text
+
+
+def git(folder: Path, *args: str) -> str:
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@localhost", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@localhost", "HOME": str(folder), "PATH": os.environ["PATH"]}  # fmt: skip
+    return subprocess.run(["git", *args], cwd=folder, env=env, capture_output=True, text=True, check=True).stdout
+
+
+def test_a_deploy_of_a_commit_that_is_no_longer_mains_head_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A re-run of an old deploy run checks out its old commit: against a local bare remote, as on GitHub."""
+    remote, merged, old_run = tmp_path / "remote.git", tmp_path / "merged", tmp_path / "old-run"
+    git(tmp_path, "init", "--bare", "-b", "main", str(remote))
+    git(tmp_path, "clone", str(remote), str(merged))
+    git(merged, "commit", "--allow-empty", "-m", "first merge")
+    git(merged, "push", "origin", "main")
+    git(tmp_path, "clone", str(remote), str(old_run))  # the run of the first merge checks it out
+    assert driver_module.head_check(root=old_run) == 0
+    git(merged, "commit", "--allow-empty", "-m", "second merge")
+    git(merged, "push", "origin", "main")
+    first, second = git(old_run, "rev-parse", "HEAD").strip(), git(merged, "rev-parse", "HEAD").strip()
+    with pytest.raises(plans.DriverError, match=f"this checkout is {first}, but origin's main is now {second}"):
+        driver_module.head_check(root=old_run)  # the old run, re-run after the second merge
+    assert driver_module.head_check(root=merged) == 0
+    assert f"{second} is the head of origin's main" in capsys.readouterr().out

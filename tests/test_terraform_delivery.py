@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 from conftest import IN_CI, SETTINGS, project_copy, settings_with
 
-from delivery import costs, plans, promotion, report
+from delivery import costs, driver, plans, promotion, report
 from local.deploy import LocalDeployment, workspaces
 from local.emulated import BOOTSTRAP_STACK_DIR, ROOT, SYNTH_STACK_DIR, MotoServer, TerraformWorkdir
 from store2018.app import STACK_NAME, build_app
@@ -47,6 +47,7 @@ MUST_STAY = (
 SERVICES = sorted(SETTINGS.services)
 DRIFTED_LOG_GROUP = "/ecs/staging-store2018/account"
 DIGEST = "sha256:" + "5e" * 32
+OTHER_DIGEST = "sha256:" + "0d" * 32  # an older image's, say
 #: Set to a file path to keep the review report this run wrote (the README shows one).
 REVIEW_EXAMPLE = os.environ.get("STORE2018_REVIEW_EXAMPLE")
 
@@ -268,6 +269,18 @@ def test_a_digest_promoted_from_staging_reaches_prods_container(pipeline: Pipeli
     assert {(c["type"], c["action"], c["service"]) for c in reviewed["changes"]} == {
         ("aws_ecs_task_definition", "replace", "account"), ("aws_ecs_service", "change", "account")}  # fmt: skip
     assert reviewed["call_outs"] == [] and reviewed["cost"]["total"]["change_usd"] == 0
+    review_json = pipeline.folder / "promote-review.json"
+    review_json.write_text(json.dumps(report.as_json([reviewed_prod], None)))
+
+    # A look-alike: another digest is the same addresses and actions, other planned values. Refused.
+    manifest = (releases / "prod.json").read_text()
+    promotion.pin("prod", "account", OTHER_DIGEST, root=project, folder=releases)
+    look_alike = plans.plan(workdir, "prod", pipeline.folder / "look-alike", stack_dir=stack, refresh_only=False)
+    with pytest.raises(plans.DriverError, match=r"not reviewed: aws_ecs_task_definition\.\S+ replace \(other "):
+        driver.compare_with_review(look_alike, review_json, SERVICES)
+    (releases / "prod.json").write_text(manifest)
+    promotion.synthesise(project)
+    driver.compare_with_review(saved, review_json, SERVICES)  # the reviewed plan itself: allowed
     plans.apply(workdir, "prod", pipeline.folder / "promote", stack_dir=stack)
     assert prod_account_image(pipeline.server) == f"jeremycookdev/accountservice@{DIGEST}"
 

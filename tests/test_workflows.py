@@ -42,13 +42,14 @@ ZIZMOR_FLAGS = ("--offline", "--persona=pedantic", "--no-progress")
 
 #: The workflows there are, each with its jobs.
 JOBS = {
-    "deploy.yml": {"staging", "prod-review", "prod"},
+    "deploy.yml": {"environments", "staging", "prod-review", "prod"},
     "drift.yml": {"drift"},
     "pull-request.yml": {"test", "review", "comment"},
     "release.yml": {"release", "pull-request"},
 }
 #: Every scope a job may hold beyond `contents: read`, by workflow and job; the rest hold nothing more.
 WRITES = {
+    ("deploy.yml", "environments"): {"actions"},  # read: the environments' rules and the OIDC subject
     ("deploy.yml", "staging"): {"id-token"},
     ("deploy.yml", "prod"): {"id-token"},
     ("deploy.yml", "prod-review"): {"id-token"},
@@ -132,7 +133,7 @@ def test_every_run_step_is_one_make_target_of_the_makefile() -> None:
                 used.add(target)
     assert used == {
         "setup", "fresh-check", "provider-mirror", "test", "scan", "plan", "gate", "review", "apply", "drift",
-        "promote", "rollback",
+        "promote", "rollback", "head-check", "environments-check", "oidc-subject-check",
     }  # fmt: skip
 
 
@@ -229,12 +230,74 @@ def test_apply_jobs_name_their_environment_plan_first_and_never_cancel() -> None
     # then refuses a plan whose changes differ from the reviewed ones.
     assert deploy["jobs"]["prod-review"]["needs"] == "staging" and deploy["jobs"]["prod"]["needs"] == "prod-review"
     review = [target for target, _ in runs(deploy["jobs"]["prod-review"])]
-    assert review == ["setup", "plan", "gate", "review"]
-    assert [t for t, _ in runs(deploy["jobs"]["staging"])] == ["setup", "fresh-check", "plan", "gate", "review",
-                                                              "apply"]  # fmt: skip
+    assert review == ["setup", "head-check", "plan", "gate", "review"]
+    assert [t for t, _ in runs(deploy["jobs"]["staging"])] == [
+        "setup", "fresh-check", "head-check", "plan", "gate", "review", "head-check", "apply",
+    ]  # fmt: skip
+    assert [t for t, _ in runs(deploy["jobs"]["prod"])] == ["setup", "head-check", "plan", "head-check", "apply"]
 
 
-def test_the_review_plans_each_workspace_with_its_plan_role_and_skips_forks() -> None:
+def test_deploy_checks_the_environments_before_any_role_and_the_head_before_plans_and_applies() -> None:
+    """GitHub creates a missing environment, unprotected, when a job names it: the first job, which names
+    none and holds no role, checks both; a re-run of an old run stops at `make head-check`."""
+    jobs = load("deploy.yml")["jobs"]
+    first = jobs["environments"]
+    assert "needs" not in first and "environment" not in first and "id-token" not in first["permissions"]
+    assert [t for t, _ in runs(first)] == ["setup", "environments-check", "oidc-subject-check"]
+    for step in steps(first):
+        if "run" in step and step["run"] != "make setup":
+            assert step["env"] == {"GH_TOKEN": "${{ github.token }}"}
+    assert jobs["staging"]["needs"] == "environments"
+    for job_id in ("staging", "prod-review", "prod"):
+        sequence = [
+            "role" if s.get("uses", "").startswith(AWS_CREDENTIALS) else make_call(s["run"])[0]
+            for s in steps(jobs[job_id])
+            if "run" in s or s.get("uses", "").startswith(AWS_CREDENTIALS)
+        ]
+        at = sequence.index("plan")
+        assert sequence[at - 2 : at] == ["head-check", "role"], f"{job_id}: the head is checked before the role"
+        if "apply" in sequence:
+            assert sequence[sequence.index("apply") - 1] == "head-check", f"{job_id}: and again before the apply"
+        for step in steps(jobs[job_id]):
+            if step.get("run") == "make head-check":
+                assert step["env"] == {"STORE2018_GIT_TOKEN": "${{ github.token }}"}
+
+
+def minutes(step: dict[str, Any]) -> int:
+    found = step.get("timeout-minutes")
+    assert isinstance(found, int), f"step {step.get('name')!r} has no timeout-minutes"
+    return found
+
+
+def test_every_step_of_a_job_with_aws_credentials_fits_its_budget() -> None:
+    """Terraform gets the driver's SIGINT and its grace before GitHub's step timeout (SIGINT, then SIGTERM
+    7.5 s later, SIGKILL 2.5 s after that); a job outlasts its steps; the steps after a role fit in its session."""
+    from delivery.plans import COMMAND_SECONDS
+    from store2018.github_oidc import APPLY_SESSION_SECONDS
+
+    checked = 0
+    for name, job_id, job in all_jobs():
+        if job.get("permissions", {}).get("id-token") != "write":
+            continue
+        budgets = [minutes(step) for step in steps(job)]
+        assert job["timeout-minutes"] >= sum(budgets), f"{name} job {job_id}: shorter than its steps"
+        session = None
+        for step in steps(job):
+            if "run" in step and make_call(step["run"])[0] in COMMAND_SECONDS:
+                needed = COMMAND_SECONDS[make_call(step["run"])[0]] + 120  # Python's own part: synthesis, reports
+                assert minutes(step) * 60 >= needed, f"{name} job {job_id}: {step['run']} needs {needed} s"
+            if session is not None:
+                session -= minutes(step) * 60
+            if step.get("uses", "").startswith(AWS_CREDENTIALS):
+                session = int(step["with"].get("role-duration-seconds", 3600))
+                assert session <= APPLY_SESSION_SECONDS, f"{name} job {job_id}: longer than the role allows"
+        assert session is not None and session >= 0, f"{name} job {job_id}: the credentials expire before the end"
+        checked += 1
+    assert checked == 5  # staging, prod review, prod, the pull request's review, drift
+
+
+def test_a_pull_request_plans_staging_only_with_its_plan_role_and_skips_forks() -> None:
+    """A pull request's code never meets prod's credentials (its plan role trusts no pull request either)."""
     workflow = load("pull-request.yml")
     assert triggers(workflow) == {"pull_request": {"branches": ["main"]}}
     review = workflow["jobs"]["review"]
@@ -248,9 +311,7 @@ def test_the_review_plans_each_workspace_with_its_plan_role_and_skips_forks() ->
         elif "run" in step and make_call(step["run"])[0] in ("plan", "review"):
             target, variables = make_call(step["run"])
             sequence.append(f"{target} {variables.get('WORKSPACE', '')}".strip())
-    assert sequence == [
-        "store2018-github-plan-staging", "plan staging", "store2018-github-plan-prod", "plan prod", "review",
-    ]  # fmt: skip
+    assert sequence == ["store2018-github-plan-staging", "plan staging", "review"]
     assert [t for t, _ in runs(review)][-2:] == ["gate", "review"]  # the gate's summary is in the comment
     test = [target for target, _ in runs(workflow["jobs"]["test"])]
     assert test == ["setup", "fresh-check", "provider-mirror", "test", "scan"]
