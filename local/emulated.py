@@ -390,6 +390,10 @@ class TerraformWorkdir:
     bootstrap) keeps its state in the working folder. An existing folder is refreshed and
     re-initialised, so a second run converges on the same state. Use it as a context manager (or
     call `close()`): its override files are removed when the run ends.
+
+    `keep_account_binding`: leave each environment's `allowed_account_ids` as synthesised (tests of the
+    binding itself). By default the provider is bound to the emulator's account instead: the
+    environments name real accounts, and a local run must still plan them.
     """
 
     def __init__(
@@ -400,9 +404,11 @@ class TerraformWorkdir:
         *,
         create_state_bucket: bool = True,
         report: Callable[[str], None] | None = None,
+        keep_account_binding: bool = False,
     ) -> None:
         self.path = workdir
         self.moto = moto
+        self.keep_account_binding = keep_account_binding
         self.synthesised = read_synthesis(stack_dir)
         self._written: list[Path] = []
         # Private: Terraform keeps the backend's settings, the run's key included, in .terraform/ and plans.
@@ -475,14 +481,14 @@ class TerraformWorkdir:
                         **keys,
                         "skip_credentials_validation": True,
                         "skip_metadata_api_check": True,
-                        # The environment's own accounts are real ones; the emulator's is moto's.
-                        "allowed_account_ids": [EMULATOR_ACCOUNT],
                         "insecure": True,  # the emulator's self-signed certificate
                         "endpoints": [{service: self.moto.url for service in EMULATED_SERVICES}],
                     }
                 ]
             },
         }
+        if not self.keep_account_binding:  # the environments' accounts are real ones; the emulator's is moto's
+            override["provider"]["aws"][0]["allowed_account_ids"] = [EMULATOR_ACCOUNT]
         backends = self.synthesised["terraform"]["backend"]
         if "local" in backends:
             override["terraform"]["backend"] = {"local": {"path": "terraform.tfstate"}}

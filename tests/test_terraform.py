@@ -99,8 +99,12 @@ def test_a_workspace_bound_to_another_account_is_refused(moto: MotoServer, tmp_p
         }
     )
     build_app(outdir=str(tmp_path / "out"), settings=settings).synth()
-    with TerraformWorkdir(tmp_path / "out" / "stacks" / STACK_NAME, tmp_path / "work", moto) as workdir:
+    stack = tmp_path / "out" / "stacks" / STACK_NAME
+    with TerraformWorkdir(stack, tmp_path / "work", moto, keep_account_binding=True) as workdir:
         assert workdir.plan("prod").returncode == 0
         refused = workdir.plan("staging")
     assert refused.returncode != 0
     assert "AWS account ID not allowed: 123456789012" in refused.output
+    # A local run binds the provider to the emulator's account instead: staging's real account is no obstacle.
+    with TerraformWorkdir(stack, tmp_path / "local", moto) as workdir:
+        assert workdir.plan("staging").returncode == 0

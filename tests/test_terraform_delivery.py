@@ -275,11 +275,13 @@ def test_a_digest_promoted_from_staging_reaches_prods_container(pipeline: Pipeli
     # A look-alike: another digest is the same addresses and actions, other planned values. Refused.
     manifest = (releases / "prod.json").read_text()
     promotion.pin("prod", "account", OTHER_DIGEST, root=project, folder=releases)
+    workdir = working_copy(pipeline, project)  # on the look-alike's synthesis
     look_alike = plans.plan(workdir, "prod", pipeline.folder / "look-alike", stack_dir=stack, refresh_only=False)
     with pytest.raises(plans.DriverError, match=r"not reviewed: aws_ecs_task_definition\.\S+ replace \(other "):
         driver.compare_with_review(look_alike, review_json, SERVICES)
     (releases / "prod.json").write_text(manifest)
     promotion.synthesise(project)
+    workdir = working_copy(pipeline, project)
     driver.compare_with_review(saved, review_json, SERVICES)  # the reviewed plan itself: allowed
     plans.apply(workdir, "prod", pipeline.folder / "promote", stack_dir=stack)
     assert prod_account_image(pipeline.server) == f"jeremycookdev/accountservice@{DIGEST}"

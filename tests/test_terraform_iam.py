@@ -312,7 +312,18 @@ def test_the_bootstrap_adds_each_workspaces_boundary_and_leaves_the_shared_one(w
                      if c["change"]["actions"] == ["create"] and c["type"] == "aws_iam_policy")  # fmt: skip
     assert created == ["store2018-github-apply-prod-keys", "store2018-github-apply-staging-keys",
                        "store2018-workload-boundary-prod", "store2018-workload-boundary-staging"]  # fmt: skip
-    assert {c["type"] for c in found} <= {"aws_iam_policy", "aws_iam_role_policy", "aws_iam_role_policy_attachment"}
+    assert {c["type"] for c in found} <= {"aws_iam_policy", "aws_iam_role_policy", "aws_iam_role_policy_attachment",
+                                          "aws_iam_role"}  # fmt: skip
+    # Roles change in place, and only the pipeline roles' trust (the OIDC subject, issue 22) and the plan
+    # roles' description, which says whom they trust.
+    roles = [c for c in found if c["type"] == "aws_iam_role"]
+    assert {tuple(c["change"]["actions"]) for c in roles} <= {("update",)}
+    for role in roles:
+        before, after, unknown = role["change"]["before"], role["change"]["after"], role["change"]["after_unknown"]
+        moved = {key for key in {*before, *after} if before.get(key) != after.get(key) or unknown.get(key)}
+        assert role["change"]["before"]["name"].startswith("store2018-github-"), role["address"]
+        assert "assume_role_policy" in moved and moved <= {"assume_role_policy", "description"}, (role["address"],
+                                                                                                   moved)  # fmt: skip
 
 
 @pytest.mark.parametrize("workspace", WORKSPACES)
