@@ -12,6 +12,7 @@
 #   make oidc-subject / oidc-subject-check / environments-check   the GitHub repository's settings the pipeline
 #                trusts: the command that sets them, and read back (delivery/github.py; README, "Pipeline trust")
 #   make lock-tools   re-lock the tool environments' requirement files from their .in files (needs PyPI)
+#   make provider-lock   the AWS provider's hashes for TARGET=aws, into toolchain/terraform.lock.hcl (needs the registry)
 
 PYTHON  ?= python3
 
@@ -33,7 +34,7 @@ endif
 PIPENV := .tools/bin/pipenv
 
 .PHONY: setup synth docs lint lint-workflows test bench scan local-up local-down clean fresh-check plan gate review apply drift \
-	pin promote rollback provider-mirror lock-tools head-check oidc-subject oidc-subject-check environments-check
+	pin promote rollback provider-mirror provider-lock lock-tools head-check oidc-subject oidc-subject-check environments-check
 
 # Everything, before any step that holds credentials (the workflows run it first): later targets install nothing.
 setup: .tools/.installed .venv/.synced node_modules/.installed .checkov/.installed .zizmor/.installed
@@ -173,6 +174,16 @@ promote: setup
 
 rollback: setup
 	$(DRIVER) rollback "$(WORKSPACE)"
+
+# On a machine that reaches the Terraform registry: the AWS provider's hashes for the platforms of the
+# runners and of developers' machines, into PROVIDER_LOCK (commit it: TARGET=aws installs nothing else).
+PROVIDER_LOCK := toolchain/terraform.lock.hcl
+PROVIDER_PLATFORMS := linux_amd64 linux_arm64 darwin_amd64 darwin_arm64
+provider-lock:
+	set -eu; work=$$(mktemp -d); trap 'rm -rf "$$work"' EXIT; \
+	cp terraform/stacks/store2018/cdk.tf.json "$$work/"; \
+	terraform -chdir="$$work" providers lock $(addprefix -platform=,$(PROVIDER_PLATFORMS)); \
+	cp "$$work/.terraform.lock.hcl" $(PROVIDER_LOCK)
 
 # On a machine that reaches the Terraform registry (GitHub's runners): the provider version the synthesis
 # pins, for the Terraform-level tests (STORE2018_TF_PLUGIN_DIR=$(MIRROR_DIR)).

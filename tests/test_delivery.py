@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from conftest import SETTINGS, settings_with
 
-from delivery import costs, plans, promotion, report
+from delivery import costs, plans, promotion, report, targets
 from delivery import driver as driver_module
 from delivery.driver import main as driver
 from local.emulated import ROOT, TerraformResult
@@ -237,6 +237,36 @@ def test_aws_is_refused_for_an_environment_without_its_account(
     monkeypatch.setattr(driver_module, "synthesis", lambda: named)
     driver_module.check_account("aws", "prod")  # named: allowed
     driver_module.check_account("local", "staging")  # the emulator's own account
+
+
+def test_aws_is_initialised_only_with_the_committed_provider_lock(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No lock, or a lock of another version: refused before Terraform runs. With it: init is read-only to it."""
+    ran: list[list[str]] = []
+
+    def terraform(command: list[str], **_: Any) -> TerraformResult:
+        ran.append(command)
+        return TerraformResult(0, "")
+
+    monkeypatch.setattr(targets, "run_interruptible", terraform)
+    stack = ROOT / "terraform" / "stacks" / "store2018"
+    pinned = json.loads((stack / "cdk.tf.json").read_text())["terraform"]["required_providers"]["aws"]["version"]
+    lock = tmp_path / "terraform.lock.hcl"
+    with pytest.raises(plans.DriverError, match=rf"no provider lock {lock} \(the AWS provider {pinned}'s hashes.*"
+                       r"run `make provider-lock` on a machine that reaches registry.terraform.io"):  # fmt: skip
+        targets.AwsWorkdir(stack, tmp_path / "work", lock)
+    entry = 'provider "registry.terraform.io/hashicorp/aws" {{\n  version     = "{}"\n  hashes = ["h1:x="]\n}}\n'
+    lock.write_text(entry.format("6.0.0"))
+    with pytest.raises(plans.DriverError, match=rf"locks the AWS provider at 6.0.0, the synthesis pins {pinned}: run"):
+        targets.AwsWorkdir(stack, tmp_path / "work", lock)
+    assert ran == []
+    lock.write_text(entry.format(pinned))
+    targets.AwsWorkdir(stack, tmp_path / "work", lock)
+    assert ran == [["terraform", "init", "-no-color", "-input=false", "-reconfigure", "-lockfile=readonly"]]
+    assert (tmp_path / "work" / ".terraform.lock.hcl").read_text() == lock.read_text()
+    assert targets.PROVIDER_LOCK == ROOT / "toolchain" / "terraform.lock.hcl"  # where `make provider-lock` writes
+    assert "PROVIDER_LOCK := toolchain/terraform.lock.hcl" in (ROOT / "Makefile").read_text()
 
 
 def test_the_driver_refuses_an_unknown_workspace_or_target(capsys: pytest.CaptureFixture[str]) -> None:

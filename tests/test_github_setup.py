@@ -126,3 +126,38 @@ def test_the_oidc_subject_is_read_back(answers: dict[str, Any], capsys: pytest.C
     printed = capsys.readouterr().out
     assert f"gh api --method PUT {path} --input -" in printed
     assert '{"use_default": false, "include_claim_keys": ["repo", "context", "job_workflow_ref"]}' in printed
+
+
+def test_the_readme_states_the_subject_command_and_the_budgets_as_they_are(
+    answers: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """README, "Pipeline trust": the command is the one printed, the figures are the code's and the workflow's."""
+    from test_workflows import load, make_call, steps
+
+    from delivery.plans import APPLY_SECONDS, COMMAND_SECONDS, INIT_SECONDS, PLAN_SECONDS, SMALL_SECONDS
+    from local.emulated import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### Pipeline trust") : readme.index("## Local deploy")].replace("\n", " ")
+    github.oidc_subject(SETTINGS, check=False)
+    command = next(line.strip() for line in capsys.readouterr().out.splitlines() if "gh api" in line)
+    assert f"`{command.replace(REPOSITORY, 'OWNER/NAME')}`" in section
+    assert (f"init {INIT_SECONDS} s; select, state pull and show {SMALL_SECONDS} s; plan {PLAN_SECONDS} s; apply "
+            f"{APPLY_SECONDS:,} s") in section  # fmt: skip
+    step_minutes = {
+        make_call(step["run"])[0]: step["timeout-minutes"]
+        for workflow in ("deploy.yml", "drift.yml")
+        for job in load(workflow)["jobs"].values()
+        for step in steps(job)
+        if "run" in step and make_call(step["run"])[0] in COMMAND_SECONDS
+    }
+    said = "plan {plan} min in a {plan_step}-minute step, apply {apply} in {apply_step}, drift {drift} in {drift_step}"
+    assert said.format(**{k: v // 60 for k, v in COMMAND_SECONDS.items()},
+                       **{f"{k}_step": v for k, v in step_minutes.items()}) in section  # fmt: skip
+    # The settings' names, as GitHub shows them, in the README's set-up and in the check's refusal.
+    self_review = {"type": "required_reviewers", "prevent_self_review": False, "reviewers": [{}]}
+    set_up(answers, can_admins_bypass=True, protection_rules=[self_review])
+    with pytest.raises(DriverError) as refused:
+        github.environments(SETTINGS)
+    for words in ("Prevent self-review", "Allow administrators to bypass configured protection rules"):
+        assert words in readme.replace("\n", " ") and words in str(refused.value)
