@@ -7,7 +7,7 @@
 #   make bench   set up, then time synthesis against a plain-JavaScript floor (prints figures)
 #   make scan    set up, then the security gate: checkov over the synthesis and each workspace's plan
 #   make local-up / local-down   deploy both workspaces into a local AWS emulator / destroy all of it
-#   make fresh-check / head-check / plan / gate / review / apply / drift / pin / promote / rollback / provider-mirror
+#   make fresh-check / head-check / workspaces / plan / gate / review / apply / drift / pin / promote / rollback / provider-mirror
 #                the delivery pipeline's steps (delivery/driver.py; README, "Delivery")
 #   make oidc-subject / oidc-subject-check / environments-check   the GitHub repository's settings the pipeline
 #                trusts: the command that sets them, and read back (delivery/github.py; README, "Pipeline trust")
@@ -34,7 +34,7 @@ endif
 PIPENV := .tools/bin/pipenv
 
 .PHONY: setup synth docs lint lint-workflows test bench scan local-up local-down clean fresh-check plan gate review apply drift \
-	pin promote rollback provider-mirror provider-lock lock-tools head-check oidc-subject oidc-subject-check environments-check
+	pin promote rollback provider-mirror provider-lock lock-tools head-check workspaces oidc-subject oidc-subject-check environments-check
 
 # Everything, before any step that holds credentials (the workflows run it first): later targets install nothing.
 setup: .tools/.installed .venv/.synced node_modules/.installed .checkov/.installed .zizmor/.installed
@@ -155,6 +155,10 @@ drift: setup
 # Refuse a checkout that is not the head of origin's main (a re-run of an old run): before a plan and an apply.
 head-check: setup
 	python -m delivery head-check
+
+# Once, after the bootstrap, with credentials that may write the state: plans never create a workspace.
+workspaces: setup
+	$(DRIVER) workspaces
 
 # The repository's side of the pipeline, asked of GitHub with `gh` (GH_TOKEN): README, "Pipeline trust".
 oidc-subject: setup

@@ -72,6 +72,19 @@ def check_account(target: str, workspace: str) -> None:
         )
 
 
+def create_workspaces(target: str) -> int:
+    """Every workspace of the environments table, created in the state backend if missing (the S3 backend
+    writes each one's empty state): once, after the bootstrap, with credentials that may write the state.
+    Plans and drift never create one (plans.select_existing_workspace)."""
+    for workspace in workspaces():
+        check_account(target, workspace)
+    with workdir(target) as terraform:
+        for workspace in workspaces():
+            terraform.select_workspace(workspace)
+            print(f"workspace {workspace}: in the state backend")
+    return 0
+
+
 def fresh_check() -> int:
     """Synthesise into a temporary folder and compare with the committed terraform/, file by file."""
     with tempfile.TemporaryDirectory(prefix="fresh-check-") as tmp:
@@ -219,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("head-check")
     sub.add_parser("gate")
     sub.add_parser("review")
+    sub.add_parser("workspaces")
     for name in ("plan", "drift", "rollback"):
         sub.add_parser(name).add_argument("workspace")
     applied = sub.add_parser("apply")
@@ -241,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
             return gate()
         if command == "review":
             return review()
+        if command == "workspaces":
+            return create_workspaces(args.target)
         if command in ("plan", "apply", "drift"):
             check_account(args.target, check_workspace(args.workspace))  # before anything starts
         if command == "plan":

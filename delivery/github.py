@@ -27,6 +27,7 @@ from store2018.loading import load_settings
 from store2018.pipeline_policies import APPROVED_WORKSPACE, WORKFLOW_CLAIM_KEYS
 from store2018.settings import GitHubSubject, Settings
 
+RELEASE_ENVIRONMENT = "release"  # release.yml's job that holds the App's key (README, One-time set-up)
 SUBJECT_PATH = "repos/{repository}/actions/oidc/customization/sub"
 WANTED_SUBJECT = {"use_default": False, "include_claim_keys": list(WORKFLOW_CLAIM_KEYS)}
 
@@ -113,11 +114,14 @@ def environments(settings: Settings) -> int:
     problems = [
         p for ws in settings.environments for p in environment_problems(repository, ws, ws == APPROVED_WORKSPACE)
     ]
+    # The release App's key lives in its environment's secrets: readable by workflows on main only.
+    problems += environment_problems(repository, RELEASE_ENVIRONMENT, approved=False)
     if problems:
         raise DriverError("the GitHub environments are not set up as the README asks (\"Pipeline trust\"):\n  "
                           + "\n  ".join(problems))  # fmt: skip
-    print(f"{repository}: environments {', '.join(settings.environments)} are set up ({APPROVED_WORKSPACE}: required "
-          "reviewers, no self-review, no administrator bypass; all: deployments from main only)")  # fmt: skip
+    print(f"{repository}: environments {', '.join([*settings.environments, RELEASE_ENVIRONMENT])} are set up "
+          f"({APPROVED_WORKSPACE}: required reviewers, no self-review, no administrator bypass; all: deployments "
+          "from main only)")  # fmt: skip
     return 0
 
 

@@ -22,6 +22,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -62,8 +63,8 @@ def budget(*timeouts: int) -> int:
 COMMAND_SECONDS = {
     # init, select, state pull, plan, show, refresh-only plan, show
     "plan": budget(INIT_SECONDS, *[SMALL_SECONDS] * 2, PLAN_SECONDS, SMALL_SECONDS, PLAN_SECONDS, SMALL_SECONDS),
-    # init, select, refresh-only plan, show
-    "drift": budget(INIT_SECONDS, SMALL_SECONDS, PLAN_SECONDS, SMALL_SECONDS),
+    # init, select, state pull, refresh-only plan, show, state pull (did an apply come and go meanwhile?)
+    "drift": budget(INIT_SECONDS, *[SMALL_SECONDS] * 2, PLAN_SECONDS, *[SMALL_SECONDS] * 2),
     # init, state pull, apply
     "apply": budget(INIT_SECONDS, SMALL_SECONDS, APPLY_SECONDS),
 }
@@ -123,6 +124,26 @@ def json_in(output: str) -> dict[str, Any] | None:
         return None
     document, _ = json.JSONDecoder().raw_decode(output[start:])
     return dict(document)
+
+
+class NoWorkspace(DriverError):
+    """The workspace has no state in the backend yet, and a plan does not create one."""
+
+
+def select_existing_workspace(workdir: Workdir, workspace: str) -> None:
+    """Plans and drift select a workspace and never create it: the S3 backend creates one by locking and
+    writing its state, which the plan roles may not do (they read the state only)."""
+    selected = workdir.run("workspace", "select", workspace, check=False, timeout=SMALL_SECONDS)
+    if selected.returncode == 0:
+        return
+    if f'Workspace "{workspace}" doesn\'t exist' in selected.output:
+        raise NoWorkspace(
+            f"the workspace {workspace} has no state in the backend yet, and a plan does not create one (that "
+            f"writes its state, which the plan roles may not). Create the workspaces once, with credentials that "
+            f"may write the state: `make workspaces TARGET=aws` as an administrator, after the bootstrap (README, "
+            f"One-time set-up in GitHub); locally `make local-up` creates them"
+        )
+    raise DriverError(f"terraform workspace select {workspace} failed:\n{selected.output}")
 
 
 def state_version(workdir: Workdir, workspace: str) -> tuple[str | None, int | None]:
@@ -187,7 +208,7 @@ def plan(
     """Plan `workspace` into a saved plan (and, beside it, a refresh-only plan: the drift the review shows)."""
     saved = SavedPlan(workspace, private_folder(folder))
     saved.remove()
-    workdir.select_workspace(workspace)  # created on a first deploy
+    select_existing_workspace(workdir, workspace)
     lineage, serial = state_version(workdir, workspace)
     # Without the lock: a plan never waits for, nor blocks, an apply; the apply checks the state serial.
     planned = workdir.run("plan", "-input=false", "-lock=false", f"-out={saved.plan_file}", check=False,
@@ -316,19 +337,44 @@ def state_lock(workdir: Workdir, workspace: str, stack_dir: Path = SYNTH_STACK_D
     return held
 
 
+def lock_age_seconds(held: dict[str, Any], now: float | None = None) -> float | None:
+    """How long ago the lock was taken (its `Created`, RFC 3339 with nanoseconds), or None if unreadable."""
+    created = re.sub(r"(\.\d{6})\d*", r"\1", str(held.get("Created", "")))
+    try:
+        taken = datetime.fromisoformat(created)
+    except ValueError:
+        return None
+    if taken.tzinfo is None:
+        return None
+    return (time.time() if now is None else now) - taken.timestamp()
+
+
 def drift(
     workdir: Workdir, workspace: str, folder: Path = PLANS_DIR, *, stack_dir: Path = SYNTH_STACK_DIR
 ) -> list[Drift]:
     """The refresh-only plan's drift, unless an apply holds the state lock before or after it (half-applied
     resources are not drift): then ApplyInProgress, naming the lock's holder."""
-    workdir.select_workspace(workspace)
+    select_existing_workspace(workdir, workspace)
     ignored = ignored_changes(json.loads((stack_dir / "cdk.tf.json").read_text()))
     busy = state_lock(workdir, workspace, stack_dir)
     refresh: dict[str, Any] = {}
     if busy is None:
+        before = state_version(workdir, workspace)
         refresh = refresh_only_plan(workdir, workspace, private_folder(folder))
         busy = state_lock(workdir, workspace, stack_dir)
+        if busy is None and state_version(workdir, workspace) != before:  # a short apply came and went meanwhile
+            raise ApplyInProgress(f"the state of {workspace} changed during the check: an apply ran, so drift was "
+                                  f"not checked. Run `make drift WORKSPACE={workspace}` again")  # fmt: skip
     if busy is not None:
+        age = lock_age_seconds(busy)
+        if age is not None and age > COMMAND_SECONDS["apply"]:
+            raise DriverError(
+                f"the state of {workspace} has been locked for {age / 60:.0f} min (lock ID {busy.get('ID')}, "
+                f"{busy.get('Operation')} by {busy.get('Who')} since {busy.get('Created')}), longer than any apply "
+                f"runs ({COMMAND_SECONDS['apply'] // 60} min): a killed run left it, and drift cannot be checked. "
+                f"Make sure no apply runs, then `terraform force-unlock {busy.get('ID')}` in a working copy of the "
+                f"workspace with the apply role's or an administrator's credentials"
+            )
         raise ApplyInProgress(
             f"the state of {workspace} is locked (lock ID {busy.get('ID')}, {busy.get('Operation')} by "
             f"{busy.get('Who')} since {busy.get('Created')}): an apply is in progress, so drift was not checked. "

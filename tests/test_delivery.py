@@ -4,10 +4,14 @@ End to end against the emulator: test_terraform_delivery.py."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -220,6 +224,95 @@ def test_a_saved_plan_is_refused_when_the_state_or_the_synthesis_moved(tmp_path:
     (stack / "cdk.tf.json").write_text('{"changed": true}')
     with pytest.raises(plans.StalePlan, match="made from another synthesis"):
         plans.check_fresh(saved, FakeWorkdir(tmp_path, 7), stack_dir=stack)
+
+
+class ScriptedWorkdir:
+    """Answers each Terraform command from a script: `workspace select`, `state pull` (serials in turn), the
+    refresh-only plan and its `show`; the state lock as given. Records every command."""
+
+    def __init__(self, path: Path, *, exists: bool = True, serials: tuple[int, ...] = (7, 7),
+                 lock: dict[str, Any] | None = None) -> None:  # fmt: skip
+        self.path, self.exists, self.serials, self.lock = path, exists, list(serials), lock
+        self.ran: list[tuple[str, ...]] = []
+
+    def run(self, *args: str, **kwargs: Any) -> TerraformResult:
+        self.ran.append(args)
+        if args[:2] == ("workspace", "select"):
+            missing = f'Workspace "{args[2]}" doesn\'t exist.'
+            return TerraformResult(0, "") if self.exists else TerraformResult(1, missing)
+        if args == ("state", "pull"):
+            return TerraformResult(0, json.dumps({"lineage": "L", "serial": self.serials.pop(0)}))
+        if args[0] == "plan":
+            return TerraformResult(0, "")
+        assert args[0] == "show", args
+        return TerraformResult(0, json.dumps({"resource_drift": []}))
+
+    def select_workspace(self, workspace: str) -> None:
+        raise AssertionError("plans and drift never create a workspace")
+
+    def s3_client(self) -> Any:
+        lock = self.lock
+
+        class S3:
+            def get_object(self, **_: Any) -> dict[str, Any]:
+                if lock is None:
+                    raise type("NoSuchKey", (Exception,), {"response": {"Error": {"Code": "NoSuchKey"}}})()
+                return {"Body": io.BytesIO(json.dumps(lock).encode())}
+
+        return S3()
+
+
+def test_plans_and_drift_never_create_a_workspace(tmp_path: Path) -> None:
+    """The S3 backend creates a workspace by locking and writing its state: the plan roles may do neither."""
+    stack = ROOT / "terraform" / "stacks" / "store2018"
+    missing = ScriptedWorkdir(tmp_path, exists=False)
+    for attempt in (lambda: plans.plan(missing, "prod", tmp_path / "plans", stack_dir=stack),
+                    lambda: plans.drift(missing, "prod", tmp_path / "plans", stack_dir=stack)):  # fmt: skip
+        with pytest.raises(plans.NoWorkspace, match=r"the workspace prod has no state in the backend yet.*"
+                           r"`make workspaces TARGET=aws` as an administrator"):  # fmt: skip
+            attempt()
+    assert missing.ran == [("workspace", "select", "prod")] * 2  # no -or-create, and nothing after it
+    makefile = (ROOT / "Makefile").read_text()
+    assert "\nworkspaces: setup\n\t$(DRIVER) workspaces\n" in makefile
+
+
+def test_drift_is_not_checked_while_an_apply_holds_the_lock_or_ran_meanwhile(tmp_path: Path) -> None:
+    stack = ROOT / "terraform" / "stacks" / "store2018"
+    now = datetime.now(UTC)
+    held = {"ID": "abc", "Operation": "OperationTypeApply", "Who": "runner@gh",
+            "Created": (now - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S.%f123Z")}  # fmt: skip
+    with pytest.raises(plans.ApplyInProgress, match="locked \\(lock ID abc, OperationTypeApply by runner@gh"):
+        plans.drift(ScriptedWorkdir(tmp_path, lock=held), "staging", tmp_path / "plans", stack_dir=stack)
+    # A lock older than any apply runs was left by a killed run: an error that says how to lift it, not "busy".
+    stale = {**held, "Created": (now - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%S.%f123Z")}
+    with pytest.raises(plans.DriverError, match=r"locked for 180 min .* a killed run left it.* force-unlock abc") as e:
+        plans.drift(ScriptedWorkdir(tmp_path, lock=stale), "staging", tmp_path / "plans", stack_dir=stack)
+    assert not isinstance(e.value, plans.ApplyInProgress)
+    # No lock before or after, but the state's serial moved during the refresh: an apply came and went.
+    with pytest.raises(plans.ApplyInProgress, match="changed during the check: an apply ran"):
+        plans.drift(ScriptedWorkdir(tmp_path, serials=(7, 8)), "staging", tmp_path / "plans", stack_dir=stack)
+    assert plans.drift(ScriptedWorkdir(tmp_path), "staging", tmp_path / "plans", stack_dir=stack) == []
+
+
+def test_make_workspaces_creates_each_workspace_after_checking_its_account(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert driver(["--target", "aws", "workspaces"]) == 1  # the shipped tables name no account
+    assert "TARGET=aws refused for prod: EnvironmentSettings.allowed_account_ids is empty" in capsys.readouterr().err
+    created: list[str] = []
+
+    class Copy:
+        def select_workspace(self, workspace: str) -> None:
+            created.append(workspace)
+
+    @contextmanager
+    def workdir(target: str) -> Iterator[Copy]:
+        assert target == "local"
+        yield Copy()
+
+    monkeypatch.setattr(driver_module, "workdir", workdir)
+    assert driver(["workspaces"]) == 0
+    assert created == list(SETTINGS.environments) == driver_module.workspaces()
 
 
 def test_aws_is_refused_for_an_environment_without_its_account(

@@ -63,8 +63,10 @@ print(json.dumps(served[path]))
 def set_up(answers: dict[str, Any], **prod: Any) -> None:
     base = f"repos/{REPOSITORY}/environments"
     answers.update({f"{base}/prod": {**PROTECTED_PROD, **prod}, f"{base}/staging": STAGING,
+                    f"{base}/release": STAGING,
                     f"{base}/prod/deployment-branch-policies": MAIN_ONLY,
-                    f"{base}/staging/deployment-branch-policies": MAIN_ONLY})  # fmt: skip
+                    f"{base}/staging/deployment-branch-policies": MAIN_ONLY,
+                    f"{base}/release/deployment-branch-policies": MAIN_ONLY})  # fmt: skip
 
 
 def test_the_environments_set_up_as_the_readme_asks_pass(answers: dict[str, Any]) -> None:
@@ -100,6 +102,17 @@ def test_a_missing_environment_or_another_branch_is_refused(answers: dict[str, A
         github.environments(SETTINGS)
     assert "environment 'staging' does not exist" in str(refused.value)
     assert "environment 'prod' must allow deployments from the branch `main` only" in str(refused.value)
+    # The release environment holds the App's key: it exists and deploys from main only, like the others.
+    from test_workflows import load
+
+    assert load("release.yml")["jobs"]["pull-request"]["environment"] == github.RELEASE_ENVIRONMENT
+    set_up(answers)
+    del answers[f"repos/{REPOSITORY}/environments/release/deployment-branch-policies"]
+    with pytest.raises(DriverError, match="environment 'release' must allow deployments from the branch `main` only"):
+        github.environments(SETTINGS)
+    del answers[f"repos/{REPOSITORY}/environments/release"]
+    with pytest.raises(DriverError, match="environment 'release' does not exist"):
+        github.environments(SETTINGS)
 
 
 def test_the_oidc_subject_is_read_back(answers: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
