@@ -76,10 +76,11 @@ def create_workspaces(target: str) -> int:
     """Every workspace of the environments table, created in the state backend if missing (the S3 backend
     writes each one's empty state): once, after the bootstrap, with credentials that may write the state.
     Plans and drift never create one (plans.select_existing_workspace)."""
-    for workspace in workspaces():
+    names = workspaces()
+    for workspace in names:
         check_account(target, workspace)
     with workdir(target) as terraform:
-        for workspace in workspaces():
+        for workspace in names:
             terraform.select_workspace(workspace)
             print(f"workspace {workspace}: in the state backend")
     return 0

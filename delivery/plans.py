@@ -337,7 +337,7 @@ def state_lock(workdir: Workdir, workspace: str, stack_dir: Path = SYNTH_STACK_D
     return held
 
 
-def lock_age_seconds(held: dict[str, Any], now: float | None = None) -> float | None:
+def lock_age_seconds(held: dict[str, Any]) -> float | None:
     """How long ago the lock was taken (its `Created`, RFC 3339 with nanoseconds), or None if unreadable."""
     created = re.sub(r"(\.\d{6})\d*", r"\1", str(held.get("Created", "")))
     try:
@@ -346,7 +346,7 @@ def lock_age_seconds(held: dict[str, Any], now: float | None = None) -> float | 
         return None
     if taken.tzinfo is None:
         return None
-    return (time.time() if now is None else now) - taken.timestamp()
+    return time.time() - taken.timestamp()
 
 
 def drift(

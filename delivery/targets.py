@@ -8,7 +8,6 @@ AWS unless a command says `TARGET=aws`.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -23,6 +22,7 @@ from local.emulated import (
     SYNTH_STACK_DIR,
     TerraformResult,
     TerraformWorkdir,
+    read_synthesis,
     run_interruptible,
     terraform_command,
 )
@@ -38,7 +38,7 @@ def install_provider_lock(stack_dir: Path, folder: Path, lock: Path = PROVIDER_L
     """The committed provider lock copied into a working copy, after checking that it locks the version
     the synthesis pins; returns the `terraform init` arguments that hold init to it (read-only: init
     fails rather than trust a package the lock does not name, or write another hash into it)."""
-    pinned = json.loads((stack_dir / "cdk.tf.json").read_text())["terraform"]["required_providers"]["aws"]["version"]
+    pinned = read_synthesis(stack_dir)["terraform"]["required_providers"]["aws"]["version"]
     fix = "run `make provider-lock` on a machine that reaches registry.terraform.io and commit the file it writes"
     if not lock.is_file():
         shown = lock.relative_to(ROOT) if lock.is_relative_to(ROOT) else lock

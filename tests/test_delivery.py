@@ -193,39 +193,6 @@ def test_a_refused_synthesis_puts_the_manifest_back(manifests: Path, tmp_path: P
         promotion.rollback("staging", root=tmp_path, folder=manifests, synth=no_synth)
 
 
-class FakeWorkdir:
-    """Answers `terraform state pull` with a state of the given lineage and serial."""
-
-    def __init__(self, path: Path, serial: int) -> None:
-        self.path, self.serial = path, serial
-
-    def run(self, *args: str, **kwargs: Any) -> TerraformResult:
-        assert args == ("state", "pull")
-        return TerraformResult(0, json.dumps({"lineage": "L", "serial": self.serial}))
-
-    def select_workspace(self, workspace: str) -> None:
-        return None
-
-    def s3_client(self) -> Any:
-        raise AssertionError("no S3 here")
-
-
-def test_a_saved_plan_is_refused_when_the_state_or_the_synthesis_moved(tmp_path: Path) -> None:
-    stack = tmp_path / "stack"
-    stack.mkdir()
-    (stack / "cdk.tf.json").write_text("{}")
-    saved = plans.SavedPlan("prod", plans.private_folder(tmp_path / "plans"))
-    saved.plan_file.write_text("")
-    record = plans.PlanRecord("prod", plans.synthesis_hash(stack), "L", 7, 0.0, None)
-    saved.record_file.write_text(json.dumps(record.__dict__))
-    assert plans.check_fresh(saved, FakeWorkdir(tmp_path, 7), stack_dir=stack) == record
-    with pytest.raises(plans.StalePlan, match="L/7 -> L/8"):
-        plans.check_fresh(saved, FakeWorkdir(tmp_path, 8), stack_dir=stack)
-    (stack / "cdk.tf.json").write_text('{"changed": true}')
-    with pytest.raises(plans.StalePlan, match="made from another synthesis"):
-        plans.check_fresh(saved, FakeWorkdir(tmp_path, 7), stack_dir=stack)
-
-
 class ScriptedWorkdir:
     """Answers each Terraform command from a script: `workspace select`, `state pull` (serials in turn), the
     refresh-only plan and its `show`; the state lock as given. Records every command."""
@@ -260,6 +227,22 @@ class ScriptedWorkdir:
                 return {"Body": io.BytesIO(json.dumps(lock).encode())}
 
         return S3()
+
+
+def test_a_saved_plan_is_refused_when_the_state_or_the_synthesis_moved(tmp_path: Path) -> None:
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    (stack / "cdk.tf.json").write_text("{}")
+    saved = plans.SavedPlan("prod", plans.private_folder(tmp_path / "plans"))
+    saved.plan_file.write_text("")
+    record = plans.PlanRecord("prod", plans.synthesis_hash(stack), "L", 7, 0.0, None)
+    saved.record_file.write_text(json.dumps(record.__dict__))
+    assert plans.check_fresh(saved, ScriptedWorkdir(tmp_path, serials=(7,)), stack_dir=stack) == record
+    with pytest.raises(plans.StalePlan, match="L/7 -> L/8"):
+        plans.check_fresh(saved, ScriptedWorkdir(tmp_path, serials=(8,)), stack_dir=stack)
+    (stack / "cdk.tf.json").write_text('{"changed": true}')
+    with pytest.raises(plans.StalePlan, match="made from another synthesis"):
+        plans.check_fresh(saved, ScriptedWorkdir(tmp_path, serials=(7,)), stack_dir=stack)
 
 
 def test_plans_and_drift_never_create_a_workspace(tmp_path: Path) -> None:
