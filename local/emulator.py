@@ -248,6 +248,7 @@ def _patch(owner: Any, name: str, value: Any) -> None:
 def install_shims() -> None:
     """Patch moto 5.2.5 in this process. Each shim is small and says which call it fills."""
     _application_autoscaling_tags()
+    _scaling_policy_alarms_replaced()
     _ecs_service_fields()
     _security_group_rule_descriptions()
     _s3_secure_transport_condition()
@@ -295,6 +296,24 @@ ECS_SERVICE_FIELDS = {
     "enableExecuteCommand": "enable_execute_command",
     "deploymentConfiguration": "deployment_configuration",  # the alarms, circuit breaker and percents
 }
+
+
+def _scaling_policy_alarms_replaced() -> None:
+    """PutScalingPolicy on an existing policy makes new target-tracking alarms and forgets the old ones,
+    which then outlive the policy's deletion (a destroy left one behind). AWS replaces them: so does this."""
+    from moto.applicationautoscaling.models import ApplicationAutoscalingBackend as Backend
+
+    put = Backend.put_scaling_policy
+
+    def put_scaling_policy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        before = dict(self.policies)
+        policy = put(self, *args, **kwargs)
+        for key, old in before.items():
+            if self.policies.get(key) is not old:
+                old.delete_alarms(self.account_id, self.region_name)
+        return policy
+
+    _patch(Backend, "put_scaling_policy", put_scaling_policy)
 
 
 def _ecs_service_fields() -> None:

@@ -216,6 +216,33 @@ class Impostor(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def test_a_scaling_policy_put_again_keeps_one_set_of_alarms(moto: MotoServer) -> None:
+    """moto forgets a target-tracking policy's alarms when the policy is put again, and they outlive its
+    deletion; the emulator replaces them, as AWS does."""
+    ecs, scaling, cloudwatch = moto.client("ecs"), moto.client("application-autoscaling"), moto.client("cloudwatch")
+    ecs.create_cluster(clusterName="alarms")
+    ecs.register_task_definition(family="alarms", containerDefinitions=[{"name": "c", "image": "nginx", "memory": 128}])
+    ecs.create_service(cluster="alarms", serviceName="svc", taskDefinition="alarms", desiredCount=1)
+    resource = "service/alarms/svc"
+    target = {"ServiceNamespace": "ecs", "ResourceId": resource, "ScalableDimension": "ecs:service:DesiredCount"}
+    scaling.register_scalable_target(**target, MinCapacity=1, MaxCapacity=2)
+
+    def alarms() -> list[str]:
+        found = cloudwatch.describe_alarms(AlarmNamePrefix=f"TargetTracking-{resource}-")["MetricAlarms"]
+        return sorted(alarm["AlarmName"] for alarm in found)
+
+    counts = []
+    for value in (50.0, 60.0):
+        scaling.put_scaling_policy(PolicyName="cpu", PolicyType="TargetTrackingScaling", **target,
+                                   TargetTrackingScalingPolicyConfiguration={"TargetValue": value,
+                                   "PredefinedMetricSpecification": {"PredefinedMetricType":
+                                                                     "ECSServiceAverageCPUUtilization"}})  # fmt: skip
+        counts.append(len(alarms()))
+    assert counts[0] > 0 and counts == [counts[0]] * 2
+    scaling.delete_scaling_policy(PolicyName="cpu", **target)
+    assert alarms() == []
+
+
 def test_a_second_process_on_the_emulators_port_is_not_taken_for_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
